@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "ERIC",
+    products: [
+        .executable(name: "mpuas", targets: ["mpuas"]),
+        .library(name: "MPUISA", targets: ["MPUISA"]),
+        .library(name: "MPUAsm", targets: ["MPUAsm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Assembler front end shared by the MPU and (later) LM32 assemblers:
+        // lexer, expressions, diagnostics, source loading.
+        .target(name: "AsmKit"),
+        // The MPU instruction table, encoder/decoder, disassembler and image format.
+        .target(name: "MPUISA"),
+        .target(name: "MPUAsm", dependencies: ["AsmKit", "MPUISA"]),
+        .executableTarget(
+            name: "mpuas",
+            dependencies: [
+                "MPUAsm", "MPUISA",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "AsmKitTests", dependencies: ["AsmKit"]),
+        .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),
+        .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "mpuas"]),
+    ]
+)

@@ -1,0 +1,109 @@
+// Text form of instructions and whole images. The output is assembler source: assembling
+// it gives back the same bytes.
+
+extension Instruction {
+    /// `loadw r2, $0x1000`. `labelFor` names program addresses used as jump targets.
+    public func text(labelFor: (UInt64) -> String? = { _ in nil }) -> String {
+        let name = spec.mnemonic(for: format) + String(size.suffix)
+        var operands = registers.map(\.description)
+        if format == .immediate, let form = spec.immediateForm {
+            let value = immediateValue
+            if form.immediate == .address, let label = labelFor(value) {
+                operands.append("$" + label)
+            } else {
+                operands.append("$" + Instruction.literal(value, size: size))
+            }
+        }
+        return operands.isEmpty ? name : name + " " + operands.joined(separator: ", ")
+    }
+
+    /// Small values in decimal, others in hex; q immediates that are negative as 32-bit
+    /// numbers print signed, so that they assemble back to the same field.
+    static func literal(_ value: UInt64, size: OperandSize) -> String {
+        if size == .q, Int64(bitPattern: value) < 0 {
+            let magnitude = UInt64(bitPattern: -Int64(bitPattern: value))
+            return magnitude < 10 ? "-\(magnitude)" : "-0x" + String(magnitude, radix: 16)
+        }
+        return value < 10 ? "\(value)" : "0x" + String(value, radix: 16)
+    }
+}
+
+public enum Disassembler {
+    /// One decoded program word, or the reason it does not decode.
+    public struct Line: Sendable {
+        public var address: Int
+        public var word: UInt64
+        public var instruction: Result<Instruction, DecodeError>
+    }
+
+    public static func decode(code: [UInt8]) -> [Line] {
+        stride(from: 0, to: code.count - code.count % InstructionSet.instructionBytes, by: InstructionSet.instructionBytes).map { address in
+            let word = Instruction.word(from: code[address..<address + InstructionSet.instructionBytes])
+            let decoded: Result<Instruction, DecodeError>
+            do throws(DecodeError) { decoded = .success(try Instruction(decoding: word)) } catch { decoded = .failure(error) }
+            return Line(address: address, word: word, instruction: decoded)
+        }
+    }
+
+    /// Assembler source for a whole image: metadata directives, constants, labels and code.
+    /// Fails on the first word that does not decode.
+    public static func source(of image: MPUImage, origin: String? = nil) throws(DecodeError) -> String {
+        var out: [String] = []
+        if let origin { out.append("// disassembled from \(origin) by mpuas -d") }
+        let meta = image.metadata
+        if let name = meta.name { out.append(".automaton \(quoted(name))") }
+        if let description = meta.description { out.append(".description \(quoted(description))") }
+        var alertNames = Set<String>()
+        for alert in meta.alerts {
+            alertNames.insert(alert.name)
+            let value = "0x" + String(alert.value, radix: 16)
+            let suffix = alert.description.map { ", " + quoted($0) } ?? ""
+            out.append(".alert \(alert.name), \(value)\(suffix)")
+        }
+        for symbol in image.symbols where symbol.kind == .constant && !alertNames.contains(symbol.name) {
+            out.append(".equ \(symbol.name), 0x\(String(symbol.value, radix: 16))")
+        }
+
+        var labels: [UInt64: [String]] = [:]
+        for symbol in image.symbols where symbol.kind == .label { labels[symbol.value, default: []].append(symbol.name) }
+        let lines = decode(code: image.code)
+        // Jump targets with no symbol get a generated label so the output stays readable.
+        for line in lines {
+            if case .success(let instruction) = line.instruction, instruction.format == .immediate,
+               instruction.spec.immediateForm?.immediate == .address, instruction.opcode == .jmp {
+                let target = instruction.immediateValue
+                if labels[target] == nil && target < UInt64(image.code.count) && target % 8 == 0 {
+                    labels[target] = ["L" + hexDigits(target, 4)]
+                }
+            }
+        }
+        if image.entry != 0 {
+            out.append(".entry " + (labels[UInt64(image.entry)]?.first ?? "0x" + String(image.entry, radix: 16)))
+        }
+        for line in lines {
+            for label in labels[UInt64(line.address)] ?? [] { out.append(label + ":") }
+            let instruction = try line.instruction.get()
+            let text = instruction.text { labels[$0]?.first }
+            let pad = String(repeating: " ", count: max(1, 28 - text.count))
+            out.append("    " + text + pad + "// " + hexDigits(UInt64(line.address), 4))
+        }
+        // Labels at the end of the code (for example a loop exit placed last).
+        for label in labels[UInt64(image.code.count)] ?? [] { out.append(label + ":") }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += "\\x" + hexDigits(UInt64(scalar.value), 2)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
