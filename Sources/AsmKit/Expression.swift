@@ -1,5 +1,7 @@
 // Constant expressions: C operators and precedence over 64-bit two's-complement values.
-//   | ^ &  << >> (logical)  + -  * / % (signed)  unary - ~ + !  ( )  symbols  .
+//   ||  &&  |  ^  &  == !=  < <= > >= (signed)  << >> (logical)  + -  * / % (signed)
+//   unary - ~ + !  ( )  symbols  `.`
+// Comparisons and logical operators give 1 or 0.
 // Arithmetic wraps modulo 2^64; division by zero and negative shift counts are errors.
 
 public indirect enum Expression: Hashable, Sendable {
@@ -57,7 +59,8 @@ public struct ExpressionParser {
         self.endColumn = endColumn
     }
 
-    static let levels: [[String]] = [["|"], ["^"], ["&"], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]]
+    static let levels: [[String]] = [["||"], ["&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", "<=", ">", ">="],
+                                     ["<<", ">>"], ["+", "-"], ["*", "/", "%"]]
 
     public mutating func parse() throws(ExpressionError) -> Expression {
         try parseLevel(0)
@@ -143,6 +146,14 @@ extension Expression {
             case "/", "%":
                 guard r != 0 else { throw ExpressionError(column: column, length: 1, message: "division by zero") }
                 return op == "/" ? l.dividedReportingOverflow(by: r).partialValue : l.remainderReportingOverflow(dividingBy: r).partialValue
+            case "==": return l == r ? 1 : 0
+            case "!=": return l != r ? 1 : 0
+            case "<": return l < r ? 1 : 0
+            case "<=": return l <= r ? 1 : 0
+            case ">": return l > r ? 1 : 0
+            case ">=": return l >= r ? 1 : 0
+            case "&&": return l != 0 && r != 0 ? 1 : 0
+            case "||": return l != 0 || r != 0 ? 1 : 0
             case "&": return l & r
             case "|": return l | r
             case "^": return l ^ r

@@ -7,7 +7,7 @@ public enum TokenKind: Hashable, Sendable {
     /// Numeric and character literals, as a 64-bit two's-complement value.
     case integer(Int64)
     case string(String)
-    /// Operators and punctuation: `, : $ ( ) + - * / % << >> & | ^ ~ ! =`.
+    /// Operators and punctuation: `, : $ ( ) + - * / % << >> & | ^ ~ ! = == != < <= > >= && ||`.
     case punctuation(String)
 }
 
@@ -36,8 +36,8 @@ public struct Lexer: Sendable {
         self.commentPrefixes = commentPrefixes
     }
 
-    static let twoCharacterOperators: Set<String> = ["<<", ">>"]
-    static let singleCharacterPunctuation: Set<Unicode.Scalar> = [",", ":", "$", "(", ")", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!", "=", "[", "]"]
+    static let twoCharacterOperators: Set<String> = ["<<", ">>", "==", "!=", "<=", ">=", "&&", "||"]
+    static let singleCharacterPunctuation: Set<Unicode.Scalar> = [",", ":", "$", "(", ")", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!", "=", "<", ">", "[", "]"]
 
     public func tokenize(_ line: String) -> Result<[Token], LexError> {
         let s = Array(line.unicodeScalars)

@@ -75,6 +75,7 @@ struct Assembly {
         var anyTaken: Bool
         var seenElse: Bool
         var location: SourceLocation
+        var sourceLine: String
     }
     var conditionals: [Conditional] = []
     var includeStack: [(identity: String, path: String)] = []
@@ -99,7 +100,7 @@ struct Assembly {
         guard let file = load(path: mainFile, includedFrom: nil) else { return }
         process(file: file, identity: options.provider.identity(mainFile))
         if let open = conditionals.last {
-            sink.error("'.if' has no matching '.endif'", at: open.location)
+            sink.error("'.if' has no matching '.endif'", at: open.location, line: open.sourceLine)
         }
         passTwo()
     }
@@ -135,7 +136,8 @@ struct Assembly {
         }
         // A file's .if blocks close in that file.
         while conditionals.count > depthAtStart {
-            sink.error("'.if' has no matching '.endif' before the end of \(file.path)", at: conditionals.removeLast().location)
+            let open = conditionals.removeLast()
+            sink.error("'.if' has no matching '.endif' before the end of \(file.path)", at: open.location, line: open.sourceLine)
         }
     }
 
@@ -263,7 +265,7 @@ struct Assembly {
 
         let immediateIndices = operands.indices.filter { if case .immediate = operands[$0] { true } else { false } }
         let format: Format
-        if immediateIndices.isEmpty, spec.registerForm != nil, impliedFormat != .immediate {
+        if immediateIndices.isEmpty, let form = spec.registerForm, operands.count == form.count, impliedFormat != .immediate {
             format = .registers
         } else if immediateIndices == [operands.count - 1], let form = spec.immediateForm, impliedFormat != .registers,
                   operands.count == (form.register == nil ? 1 : 2) {

@@ -92,7 +92,7 @@ extension Assembly {
         switch name {
         case ".if", ".ifdef", ".ifndef":
             guard isActive else {
-                conditionals.append(Conditional(active: false, parentActive: false, anyTaken: true, seenElse: false, location: location))
+                conditionals.append(Conditional(active: false, parentActive: false, anyTaken: true, seenElse: false, location: location, sourceLine: line.text))
                 return
             }
             var condition = false
@@ -103,7 +103,7 @@ extension Assembly {
             } else if let (symbol, _) = expectName(&line, after: name), expectEnd(&line) {
                 condition = (definitions[symbol] != nil) == (name == ".ifdef")
             }
-            conditionals.append(Conditional(active: condition, parentActive: true, anyTaken: condition, seenElse: false, location: location))
+            conditionals.append(Conditional(active: condition, parentActive: true, anyTaken: condition, seenElse: false, location: location, sourceLine: line.text))
         case ".else":
             guard expectEnd(&line) else { return }
             guard var top = conditionals.popLast() else {

@@ -66,6 +66,11 @@ public struct ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     public var offset: Int
     public var message: String
     public var description: String { "at byte \(offset): \(message)" }
+
+    public init(offset: Int, message: String) {
+        self.offset = offset
+        self.message = message
+    }
 }
 
 public struct MPUImage: Hashable, Sendable {

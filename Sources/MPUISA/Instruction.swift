@@ -91,6 +91,11 @@ public struct DecodeError: Error, Equatable, Sendable, CustomStringConvertible {
     public var word: UInt64
     public var reason: String
     public var description: String { "cannot decode \(hex(word, digits: 16)): \(reason)" }
+
+    public init(word: UInt64, reason: String) {
+        self.word = word
+        self.reason = reason
+    }
 }
 
 extension Instruction {
