@@ -1,0 +1,9 @@
+# Installs the Debian packages the build, the tests and the examples need, when missing.
+# Sourced by scripts/test.sh and scripts/example.sh; safe to run again.
+packages=()
+command -v objcopy >/dev/null 2>&1 || packages+=(binutils)     # independent Intel HEX reader in tests
+if [ ${#packages[@]} -gt 0 ]; then
+    echo "installing: ${packages[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=900 "${packages[@]}" >&2
+fi
