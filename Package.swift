@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "mpuas", targets: ["mpuas"]),
         .library(name: "MPUISA", targets: ["MPUISA"]),
         .library(name: "MPUAsm", targets: ["MPUAsm"]),
+        .library(name: "MPUSim", targets: ["MPUSim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +19,8 @@ let package = Package(
         // The MPU instruction table, encoder/decoder, disassembler and image format.
         .target(name: "MPUISA"),
         .target(name: "MPUAsm", dependencies: ["AsmKit", "MPUISA"]),
+        // The cycle-counted MPU and the parallel page scanner.
+        .target(name: "MPUSim", dependencies: ["MPUISA"]),
         .executableTarget(
             name: "mpuas",
             dependencies: [
@@ -27,5 +30,6 @@ let package = Package(
         .testTarget(name: "AsmKitTests", dependencies: ["AsmKit"]),
         .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "mpuas"]),
+        .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA"]),
     ]
 )

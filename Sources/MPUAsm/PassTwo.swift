@@ -125,7 +125,8 @@ extension Assembly {
                 sink.error("jump target \(Assembly.literal(value)) is not an instruction address (a multiple of 8)", at: location, line: pending.site.sourceLine)
                 return
             }
-            let fieldMask: UInt64 = pending.size.immediateBits == 32 ? 0xffff_ffff : (1 << UInt64(pending.size.immediateBits)) - 1
+            let fieldBits = form.immediate == .address ? 32 : pending.size.immediateBits
+            let fieldMask: UInt64 = fieldBits == 32 ? 0xffff_ffff : (1 << UInt64(fieldBits)) - 1
             instruction.immediate = UInt32(UInt64(bitPattern: value) & fieldMask)
         }
         let bytes = instruction.bytes
@@ -140,13 +141,12 @@ extension Assembly {
     /// Data values may be written signed or unsigned at b/w/d; at q the 32-bit field is
     /// sign-extended, so only values that survive that round trip fit.
     static func immediateProblem(_ value: Int64, size: OperandSize, role: ImmediateRole, mnemonic: String, name: String) -> String? {
-        let bits = size.immediateBits
+        let bits = role == .address ? 32 : size.immediateBits
         let low: Int64, high: Int64
         switch (role, size) {
         case (.value, .q): low = -(1 << 31); high = (1 << 31) - 1
         case (.value, _): low = -(1 << (bits - 1)); high = (1 << bits) - 1
-        case (.address, .q): low = 0; high = (1 << 31) - 1
-        case (.address, _): low = 0; high = (1 << bits) - 1
+        case (.address, _): low = 0; high = (1 << 32) - 1
         }
         guard value < low || value > high else { return nil }
         let range = "\(mnemonic) takes \(literal(low))..\(literal(high))"

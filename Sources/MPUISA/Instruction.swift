@@ -55,10 +55,16 @@ public struct Instruction: Hashable, Sendable {
         }
     }
 
-    /// The immediate as the machine uses it: zero-extended at b/w/d, sign-extended from
-    /// 32 bits at q.
+    /// Bits of the immediate field this instruction uses: 32 for addresses, else the width.
+    public var immediateFieldBits: Int {
+        spec.immediateForm?.immediate == .address ? 32 : size.immediateBits
+    }
+
+    /// The immediate as the machine uses it: an address is the unsigned 32-bit field; a value
+    /// is zero-extended at b/w/d and sign-extended from 32 bits at q.
     public var immediateValue: UInt64 {
-        size == .q ? UInt64(bitPattern: Int64(Int32(bitPattern: immediate))) : UInt64(immediate) & size.mask
+        if spec.immediateForm?.immediate == .address { return UInt64(immediate) }
+        return size == .q ? UInt64(bitPattern: Int64(Int32(bitPattern: immediate))) : UInt64(immediate) & size.mask
     }
 
     public var encoded: UInt64 {
@@ -155,8 +161,9 @@ extension Instruction {
             }
             if (word >> 32) & 0xffff != 0 { throw fail("reserved bits 47..32 are not zero") }
             immediate = UInt32(truncatingIfNeeded: word)
-            if size.immediateBits < 32 && immediate >> UInt32(size.immediateBits) != 0 {
-                throw fail("immediate bits above the \(size.immediateBits)-bit field are set")
+            let fieldBits = form.immediate == .address ? 32 : size.immediateBits
+            if fieldBits < 32 && immediate >> UInt32(fieldBits) != 0 {
+                throw fail("immediate bits above the \(fieldBits)-bit field are set")
             }
         }
         self.init(opcode: opcode, size: size, format: format, registers: registers, immediate: immediate)

@@ -16,7 +16,7 @@ public enum OperandSize: UInt8, CaseIterable, Sendable, Comparable {
     /// How many sub-registers of this width a 64-bit register holds (`r6_0`..`r6_{n-1}`).
     public var slotCount: Int { 8 >> Int(rawValue) }
     public var suffix: Character { ["b", "w", "d", "q"][Int(rawValue)] }
-    /// Bits of the 32-bit immediate field that Format 2 uses at this width.
+    /// Bits of the 32-bit immediate field that a Format 2 data value uses at this width.
     public var immediateBits: Int { min(bits, 32) }
 
     public init?(suffix: Character) {
@@ -75,7 +75,8 @@ public enum OperandRole: Sendable, Equatable {
 public enum ImmediateRole: Sendable, Equatable {
     /// A data value: any value that fits the width as signed or unsigned.
     case value
-    /// A program address or page offset: unsigned.
+    /// A program address or page offset: always the whole 32-bit field, unsigned, whatever
+    /// the size (the size of an `mload` is how many bytes it reads, not how far it reaches).
     case address
 }
 

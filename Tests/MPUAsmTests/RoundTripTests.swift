@@ -20,8 +20,7 @@ import Testing
         switch role {
         case .value: return [0, 1, 0x7f & field, field, field >> 1, field ^ (field >> 1)]
         case .address:
-            let top = size == .q ? 0x7fff_ffff : field
-            return jump ? [0, 8, top & ~7] : [0, 1, 0xff8 & top, top]
+            return jump ? [0, 8, 0xfff8, 0xffff_fff8] : [0, 1, 0xfff, 0xffff_ffff]
         }
     }
 

@@ -30,6 +30,7 @@ import Testing
         (0xcc30_1000_0000_0000, "unused operand byte 1 is not zero"),
         (0xc210_0000_0000_0005, "unused register byte is not zero"),
         (0xe210_0000_0000_0100, "immediate bits above the 8-bit field are set"),
+        (0x4610_0000_0001_0000, "immediate bits above the 16-bit field are set"),
         (0xe610_0001_0000_0000, "reserved bits 47..32 are not zero"),
         (0x2c10_2038_0000_0000, "the target operand must be a whole register"),
         (0xd840_1800_0000_0000, "the page offset operand must be a whole register"),

@@ -5,8 +5,8 @@ start:
     loadb r3, $-129                 // error: immediate -0x81 does not fit in 8 bits (loadb takes -0x80..0xff)
     addw r1, $0x10000               // error: immediate 0x10000 does not fit in 16 bits (addw takes -0x8000..0xffff)
     loadq r4, $0xffffffff           // error: immediate 0xffffffff does not fit in 32 bits: q immediates are sign-extended from 32 bits (loadq takes -0x80000000..0x7fffffff; build wider values with loadd rN_0 and loadd rN_1)
-    jmpb $0x100                     // error: target 0x100 does not fit in 8 bits (jmpb takes 0..0xff)
-    mloadw r1, $-8                  // error: page offset -0x8 is negative (mloadw takes 0..0xffff)
+    jmpb $0x100000000               // error: target 0x100000000 does not fit in 32 bits (jmpb takes 0..0xffffffff)
+    mloadw r1, $-8                  // error: page offset -0x8 is negative (mloadw takes 0..0xffffffff)
     jmpw $3                         // error: jump target 3 is not an instruction address (a multiple of 8)
     loadb r1, $1/0                  // error@17: division by zero
     loadb r1, $1 << -1              // error: negative shift count -1

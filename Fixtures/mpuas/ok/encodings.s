@@ -20,6 +20,7 @@ start:
     intq r0                         // = cc 00 00 00 00 00 00 00
     mloadd r4_1, $0xff8             // = da 49 00 00 00 00 0f f8
     mloadw r4, r1                   // = d4 40 10 00 00 00 00 00
+    mloadb r4, $0xfff               // = d2 40 00 00 00 00 0f ff
     mloadq r4, r1                   // = dc 40 10 00 00 00 00 00
     movb r1_3, r2_5                 // = e0 1b 2d 00 00 00 00 00
     movq r5, r4                     // = ec 50 40 00 00 00 00 00
@@ -36,9 +37,10 @@ start:
     loadd r1, $0o777                // = ea 10 00 00 00 00 01 ff
     loadw r1, $-7 / 2 + 10 % 4      // = e6 10 00 00 00 00 ff ff
     loadw r1, $~0 >> 48             // = e6 10 00 00 00 00 ff ff
-    loadw r1, $.                    // = e6 10 00 00 00 00 01 08
+    loadw r1, $.                    // = e6 10 00 00 00 00 01 10
     jmpq $start                     // = fe 00 00 00 00 00 00 00
-    jmpw $later                     // = f6 00 00 00 00 00 01 28
+    jmpw $later                     // = f6 00 00 00 00 00 01 38
     jmpb r8                         // = f0 80 00 00 00 00 00 00
+    jmpb $later                     // = f2 00 00 00 00 00 01 38
 later:
     LOADW R2, $0X10                 // = e6 20 00 00 00 00 00 10

@@ -1,0 +1,134 @@
+import MPUISA
+
+/// What a pre-decoded instruction does. One case per opcode and format (and per size
+/// for `mload`, whose access width decides how many bytes to read), so the interpreter's
+/// switch does the work of decoding only once, when the program is loaded.
+enum Handler: UInt8 {
+    case mask, equ, inf, addRegisters, addImmediate, hamm, intRegister, intImmediate
+    case mload8, mload16, mload32, mload64, mloadImmediate8, mloadImmediate16, mloadImmediate32, mloadImmediate64
+    case move, loadImmediate, jumpRegister, jumpImmediate
+    /// A word that does not decode: executing it faults.
+    case undefined
+    /// A `jmp $target` whose target is not an instruction: executing it faults.
+    case badImmediateTarget
+    /// Past the last instruction.
+    case end
+}
+
+/// A pre-decoded instruction: register indices, sub-register shifts and the masks that
+/// make reads and writes of any size and slot one formula each:
+///   read  = (register >> shift) & mask
+///   write = (register & keep) | ((value & mask) << shift)
+/// A plain-register write has keep 0 (zero-extends); a sub-register write keeps the
+/// other slots. Writes to r0 go to register 16, which nothing reads.
+struct MicroOp {
+    var handler: Handler
+    var destination: UInt8 = 16
+    var a: UInt8 = 0
+    var b: UInt8 = 0
+    var c: UInt8 = 0
+    /// Register holding a jump target.
+    var target: UInt8 = 0
+    var destinationShift: UInt8 = 0
+    var aShift: UInt8 = 0
+    var bShift: UInt8 = 0
+    var cShift: UInt8 = 0
+    var mask: UInt64 = .max
+    var keep: UInt64 = 0
+    /// Immediate value (extended as the ISA says), page offset, or target instruction index.
+    var immediate: UInt64 = 0
+}
+
+/// An automaton ready to run: its image, and its program decoded once.
+public struct Automaton: Sendable {
+    public let name: String
+    public let image: MPUImage
+    let ops: [MicroOp]
+    let entryIndex: Int
+
+    public var metadata: MPUMetadata { image.metadata }
+    public var instructionCount: Int { ops.count - 1 }
+
+    /// `name` defaults to the image's `.automaton` name.
+    public init(image: MPUImage, name: String? = nil) {
+        self.image = image
+        self.name = name ?? image.metadata.name ?? "automaton"
+        let lines = Disassembler.decode(code: image.code)
+        var ops = lines.map { line -> MicroOp in
+            switch line.instruction {
+            case .success(let instruction): return Automaton.microOp(instruction, instructionCount: lines.count)
+            case .failure: return MicroOp(handler: .undefined, immediate: line.word)
+            }
+        }
+        ops.append(MicroOp(handler: .end))
+        self.ops = ops
+        self.entryIndex = Int(image.entry) / InstructionSet.instructionBytes
+    }
+
+    /// The instruction at a byte address, for traces.
+    public func instruction(at pc: Int) -> Instruction? {
+        let index = pc / InstructionSet.instructionBytes
+        guard pc % InstructionSet.instructionBytes == 0, index < instructionCount else { return nil }
+        return try? Instruction(decoding: Instruction.word(from: image.code[(index * 8)..<(index * 8 + 8)]))
+    }
+
+    static func microOp(_ instruction: Instruction, instructionCount: Int) -> MicroOp {
+        let size = instruction.size
+        var op = MicroOp(handler: .undefined)
+        op.mask = size.mask
+        let registers = instruction.registers
+        let roles = instruction.registerSpecs.map(\.role)
+
+        func shift(_ register: RegisterRef) -> UInt8 { UInt8(Int(register.slot ?? 0) * size.bits) }
+        func setDestination(_ register: RegisterRef) {
+            op.destination = register.number == 0 ? 16 : register.number
+            op.destinationShift = shift(register)
+            op.keep = register.slot == nil ? 0 : ~(size.mask << UInt64(op.destinationShift))
+        }
+        // Source operands fill a, b, c in order; the target (or page offset) register is `target`.
+        var sources: [(UInt8, UInt8)] = []
+        for (register, role) in zip(registers, roles) {
+            switch role {
+            case .destination: setDestination(register)
+            case .accumulator:
+                setDestination(register)
+                sources.append((register.number, shift(register)))
+            case .source: sources.append((register.number, shift(register)))
+            case .target, .pageOffset: op.target = register.number
+            }
+        }
+        if sources.count > 0 { (op.a, op.aShift) = sources[0] }
+        if sources.count > 1 { (op.b, op.bShift) = sources[1] }
+        if sources.count > 2 { (op.c, op.cShift) = sources[2] }
+
+        let immediateForm = instruction.format == .immediate
+        op.immediate = instruction.immediateValue
+        let sizeIndex = Int(size.rawValue)
+        switch instruction.opcode {
+        case .mask: op.handler = .mask
+        case .equ: op.handler = .equ
+        case .inf: op.handler = .inf
+        case .add: op.handler = immediateForm ? .addImmediate : .addRegisters
+        case .hamm: op.handler = .hamm
+        case .int: op.handler = immediateForm ? .intImmediate : .intRegister
+        case .mload:
+            op.handler = immediateForm
+                ? [.mloadImmediate8, .mloadImmediate16, .mloadImmediate32, .mloadImmediate64][sizeIndex]
+                : [.mload8, .mload16, .mload32, .mload64][sizeIndex]
+        case .load: op.handler = immediateForm ? .loadImmediate : .move
+        case .jmp:
+            if immediateForm {
+                let target = op.immediate
+                if target % UInt64(InstructionSet.instructionBytes) == 0 && target / 8 < UInt64(instructionCount) {
+                    op.handler = .jumpImmediate
+                    op.immediate = target / 8
+                } else {
+                    op.handler = .badImmediateTarget
+                }
+            } else {
+                op.handler = .jumpRegister
+            }
+        }
+        return op
+    }
+}
