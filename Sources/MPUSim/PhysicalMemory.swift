@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A readable stretch of host physical memory and where its bytes are.
+public struct MemoryRange: @unchecked Sendable, Hashable {
+    public var physicalStart: UInt64
+    public var length: UInt64
+    /// The bytes of the range; read-only, alive as long as the memory view that made it.
+    public var bytes: UnsafeRawPointer
+
+    public init(physicalStart: UInt64, length: UInt64, bytes: UnsafeRawPointer) {
+        self.physicalStart = physicalStart
+        self.length = length
+        self.bytes = bytes
+    }
+
+    public var physicalEnd: UInt64 { physicalStart + length }
+}
+
+/// A view of host physical memory: readable ranges in ascending order, not overlapping,
+/// with holes between them. Implementations keep their storage alive (and unchanged) for
+/// their own lifetime; scanning reads it in place, without copying.
+public protocol PhysicalMemory: Sendable {
+    var ranges: [MemoryRange] { get }
+}
+
+public struct MappingError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// A file mapped read-only into memory.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let size: Int
+    public let bytes: UnsafeRawPointer?
+
+    public init(path: String) throws(MappingError) {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw MappingError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw MappingError(path: path, reason: String(cString: strerror(errno))) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw MappingError(path: path, reason: "not a regular file") }
+        size = Int(info.st_size)
+        guard size > 0 else {
+            bytes = nil
+            return
+        }
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let address, address != MAP_FAILED else { throw MappingError(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))") }
+        madvise(address, size, MADV_SEQUENTIAL)
+        bytes = UnsafeRawPointer(address)
+    }
+
+    deinit {
+        if let bytes { munmap(UnsafeMutableRawPointer(mutating: bytes), size) }
+    }
+}
+
+/// A raw dump: file offset = physical address, one range from 0.
+public struct RawDump: PhysicalMemory {
+    public let file: MappedFile
+
+    public init(path: String) throws(MappingError) {
+        file = try MappedFile(path: path)
+    }
+
+    public var ranges: [MemoryRange] {
+        guard let bytes = file.bytes else { return [] }
+        return [MemoryRange(physicalStart: 0, length: UInt64(file.size), bytes: bytes)]
+    }
+}
+
+/// Memory held in an array (tests, generated pages).
+public final class BufferMemory: PhysicalMemory, @unchecked Sendable {
+    private let storage: UnsafeMutableRawBufferPointer
+    public let ranges: [MemoryRange]
+
+    /// Each piece is placed at its physical address.
+    public init(_ pieces: [(physicalStart: UInt64, bytes: [UInt8])]) {
+        let total = pieces.reduce(0) { $0 + $1.bytes.count }
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 4096)
+        self.storage = storage
+        var offset = 0
+        var ranges: [MemoryRange] = []
+        for piece in pieces.sorted(by: { $0.physicalStart < $1.physicalStart }) where !piece.bytes.isEmpty {
+            piece.bytes.withUnsafeBytes { storage.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            ranges.append(MemoryRange(physicalStart: piece.physicalStart, length: UInt64(piece.bytes.count),
+                                      bytes: UnsafeRawPointer(storage.baseAddress!.advanced(by: offset))))
+            offset += piece.bytes.count
+        }
+        self.ranges = ranges
+    }
+
+    deinit { storage.deallocate() }
+}

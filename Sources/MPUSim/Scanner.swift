@@ -1,0 +1,279 @@
+import Foundation
+import MPUISA
+
+/// An alert raised by an automaton on a page.
+public struct Finding: Sendable, Hashable {
+    public var pageAddress: UInt64
+    /// Index of the automaton in the scan's list.
+    public var automaton: Int
+    public var value: UInt64
+    /// The name the automaton's image gives the value, if any.
+    public var name: String?
+    public var pc: Int
+    /// Cycle of the run at which the `int` executed.
+    public var cycle: UInt64
+    /// Device clock, in cycles since the scan started, at which the `int` executed.
+    public var deviceCycle: UInt64
+}
+
+/// A run that ended with a fault; the scan went on.
+public struct FaultReport: Sendable, Hashable {
+    public var pageAddress: UInt64
+    public var automaton: Int
+    public var fault: Fault
+    public var deviceCycle: UInt64
+}
+
+public enum ScanEvent: Sendable, Hashable {
+    case finding(Finding)
+    case fault(FaultReport)
+}
+
+public struct AutomatonStatistics: Sendable, Hashable {
+    public var runs: UInt64 = 0
+    public var instructions: UInt64 = 0
+    public var cycles: UInt64 = 0
+    public var hostReads: UInt64 = 0
+    public var alerts: UInt64 = 0
+    public var faults: UInt64 = 0
+
+    mutating func add(_ other: AutomatonStatistics) {
+        runs += other.runs
+        instructions += other.instructions
+        cycles += other.cycles
+        hostReads += other.hostReads
+        alerts += other.alerts
+        faults += other.faults
+    }
+}
+
+public struct ScanStatistics: Sendable, Hashable {
+    public var pages: UInt64 = 0
+    /// Bytes of readable memory inside the scanned window that are not part of a whole
+    /// page (a range that starts or ends inside a page); they were not scanned.
+    public var skippedBytes: UInt64 = 0
+    public var perAutomaton: [AutomatonStatistics] = []
+    /// Cycles spent bringing pages into the MPU's buffer (page mode).
+    public var fetchCycles: UInt64 = 0
+    /// Wall-clock seconds the scan took on this machine.
+    public var hostSeconds: Double = 0
+
+    public var bytes: UInt64 { pages * UInt64(InstructionSet.pageBytes) }
+    public var instructions: UInt64 { perAutomaton.reduce(0) { $0 + $1.instructions } }
+    public var mpuCycles: UInt64 { perAutomaton.reduce(0) { $0 + $1.cycles } }
+    public var hostReads: UInt64 { perAutomaton.reduce(0) { $0 + $1.hostReads } }
+    public var alerts: UInt64 { perAutomaton.reduce(0) { $0 + $1.alerts } }
+    public var faults: UInt64 { perAutomaton.reduce(0) { $0 + $1.faults } }
+    /// The device scans pages one after another: fetch, then each automaton in turn.
+    public var deviceCycles: UInt64 { fetchCycles + mpuCycles }
+    public var bytesPerHostSecond: Double { hostSeconds > 0 ? Double(bytes) / hostSeconds : 0 }
+}
+
+public struct ScanOptions: Sendable {
+    public var timing: TimingModel
+    /// Physical window to scan; nil for everything.
+    public var window: Range<UInt64>?
+    /// Worker threads; 0 or less means one per core.
+    public var jobs: Int
+    /// Pages per unit of work handed to a thread.
+    public var chunkPages: Int
+
+    public init(timing: TimingModel = .slides, window: Range<UInt64>? = nil, jobs: Int = 0, chunkPages: Int = 256) {
+        self.timing = timing
+        self.window = window
+        self.jobs = jobs
+        self.chunkPages = chunkPages
+    }
+}
+
+/// Runs automata over every page of a memory view. Pages are split into chunks that worker
+/// threads take in any order; their events are handed to the caller in page order, so the
+/// events, their device time stamps and the statistics are the same for any job count.
+public struct Scanner: Sendable {
+    public var automata: [Automaton]
+    public var options: ScanOptions
+
+    public init(automata: [Automaton], options: ScanOptions = ScanOptions()) {
+        self.automata = automata
+        self.options = options
+    }
+
+    /// A stretch of consecutive whole pages.
+    struct Chunk {
+        var address: UInt64
+        var pages: Int
+        var bytes: UnsafeRawPointer
+    }
+
+    struct ChunkResult {
+        var events: [ScanEvent] = []
+        var statistics: [AutomatonStatistics]
+        var pages: UInt64 = 0
+        var fetchCycles: UInt64 = 0
+        /// Device cycles of this chunk (fetches and runs).
+        var deviceCycles: UInt64 = 0
+    }
+
+    /// Splits the memory into whole pages inside the window, in chunks.
+    func plan(_ memory: any PhysicalMemory) -> (chunks: [Chunk], skipped: UInt64) {
+        let page = UInt64(InstructionSet.pageBytes)
+        var chunks: [Chunk] = []
+        var skipped: UInt64 = 0
+        for range in memory.ranges {
+            let start = max(range.physicalStart, options.window?.lowerBound ?? 0)
+            let end = min(range.physicalEnd, options.window?.upperBound ?? .max)
+            guard start < end else { continue }
+            let firstPage = (start + page - 1) / page * page
+            let endPage = end / page * page
+            guard firstPage < endPage else {
+                skipped += end - start
+                continue
+            }
+            skipped += (firstPage - start) + (end - endPage)
+            var address = firstPage
+            while address < endPage {
+                let count = Int(min(UInt64(options.chunkPages), (endPage - address) / page))
+                chunks.append(Chunk(address: address, pages: count, bytes: range.bytes + Int(address - range.physicalStart)))
+                address += UInt64(count) * page
+            }
+        }
+        return (chunks, skipped)
+    }
+
+    func scan(_ chunk: Chunk, mpu: MPU, alerts: inout [Alert]) -> ChunkResult {
+        var result = ChunkResult(statistics: Array(repeating: AutomatonStatistics(), count: automata.count))
+        let fetch = UInt64(options.timing.pageFetchCycles)
+        var clock: UInt64 = 0
+        for index in 0..<chunk.pages {
+            let address = chunk.address + UInt64(index * InstructionSet.pageBytes)
+            let page = chunk.bytes + index * InstructionSet.pageBytes
+            clock += fetch
+            for (automatonIndex, automaton) in automata.enumerated() {
+                alerts.removeAll(keepingCapacity: true)
+                let run = mpu.run(automaton, page: page, pageAddress: address, alerts: &alerts)
+                for alert in alerts {
+                    result.events.append(.finding(Finding(
+                        pageAddress: address, automaton: automatonIndex, value: alert.value,
+                        name: automaton.metadata.alertName(for: alert.value), pc: alert.pc,
+                        cycle: alert.cycle, deviceCycle: clock + alert.cycle)))
+                }
+                if let fault = run.fault {
+                    result.events.append(.fault(FaultReport(pageAddress: address, automaton: automatonIndex, fault: fault, deviceCycle: clock + fault.cycle)))
+                    result.statistics[automatonIndex].faults += 1
+                }
+                result.statistics[automatonIndex].runs += 1
+                result.statistics[automatonIndex].instructions += run.instructions
+                result.statistics[automatonIndex].cycles += run.cycles
+                result.statistics[automatonIndex].hostReads += run.hostReads
+                result.statistics[automatonIndex].alerts += UInt64(alerts.count)
+                clock += run.cycles
+            }
+        }
+        result.pages = UInt64(chunk.pages)
+        result.fetchCycles = fetch * UInt64(chunk.pages)
+        result.deviceCycles = clock
+        return result
+    }
+
+    /// Scans `memory`, calling `onEvent` for each finding and fault in page order and
+    /// `onProgress` with (pages done, pages in all), both on the calling thread.
+    public func run(_ memory: any PhysicalMemory,
+                    onEvent: (ScanEvent) -> Void = { _ in },
+                    onProgress: (UInt64, UInt64) -> Void = { _, _ in }) -> ScanStatistics {
+        let started = Date()
+        let (chunks, skipped) = plan(memory)
+        let totalPages = chunks.reduce(UInt64(0)) { $0 + UInt64($1.pages) }
+        let jobs = min(max(1, options.jobs > 0 ? options.jobs : ProcessInfo.processInfo.activeProcessorCount), max(1, chunks.count))
+        let mpu = MPU(timing: options.timing)
+        var statistics = ScanStatistics()
+        statistics.skippedBytes = skipped
+        statistics.perAutomaton = Array(repeating: AutomatonStatistics(), count: automata.count)
+
+        var clock: UInt64 = 0
+        func absorb(_ result: ChunkResult) {
+            for event in result.events {
+                switch event {
+                case .finding(var finding):
+                    finding.deviceCycle += clock
+                    onEvent(.finding(finding))
+                case .fault(var report):
+                    report.deviceCycle += clock
+                    onEvent(.fault(report))
+                }
+            }
+            for (index, value) in result.statistics.enumerated() { statistics.perAutomaton[index].add(value) }
+            statistics.pages += result.pages
+            statistics.fetchCycles += result.fetchCycles
+            clock += result.deviceCycles
+            onProgress(statistics.pages, totalPages)
+        }
+
+        if jobs == 1 {
+            var alerts: [Alert] = []
+            for chunk in chunks { absorb(scan(chunk, mpu: mpu, alerts: &alerts)) }
+        } else {
+            let board = ResultBoard(count: chunks.count, window: jobs * 4)
+            let scanner = self
+            let plan = UncheckedSendable(chunks)
+            for _ in 0..<jobs {
+                Thread {
+                    var alerts: [Alert] = []
+                    while let index = board.take() {
+                        board.put(index, scanner.scan(plan.value[index], mpu: mpu, alerts: &alerts))
+                    }
+                }.start()
+            }
+            for index in 0..<chunks.count { absorb(board.wait(for: index)) }
+        }
+        statistics.hostSeconds = Date().timeIntervalSince(started)
+        return statistics
+    }
+}
+
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// Hands out chunk indices to workers and collects their results for the caller, who
+/// consumes them in order. Workers stay at most `window` chunks ahead of the consumer, so
+/// results waiting to be consumed cannot pile up.
+final class ResultBoard: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var results: [Scanner.ChunkResult?]
+    private var nextToTake = 0
+    private var nextToConsume = 0
+    private let window: Int
+
+    init(count: Int, window: Int) {
+        results = Array(repeating: nil, count: count)
+        self.window = window
+    }
+
+    func take() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        while nextToTake < results.count && nextToTake >= nextToConsume + window { condition.wait() }
+        guard nextToTake < results.count else { return nil }
+        defer { nextToTake += 1 }
+        return nextToTake
+    }
+
+    func put(_ index: Int, _ result: Scanner.ChunkResult) {
+        condition.lock()
+        results[index] = result
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait(for index: Int) -> Scanner.ChunkResult {
+        condition.lock()
+        defer { condition.unlock() }
+        while results[index] == nil { condition.wait() }
+        let result = results[index]!
+        results[index] = nil
+        nextToConsume = index + 1
+        condition.broadcast()
+        return result
+    }
+}
