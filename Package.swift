@@ -5,6 +5,7 @@ let package = Package(
     name: "ERIC",
     products: [
         .executable(name: "mpuas", targets: ["mpuas"]),
+        .executable(name: "eric", targets: ["eric"]),
         .library(name: "MPUISA", targets: ["MPUISA"]),
         .library(name: "MPUAsm", targets: ["MPUAsm"]),
         .library(name: "MPUSim", targets: ["MPUSim"]),
@@ -21,15 +22,26 @@ let package = Package(
         .target(name: "MPUAsm", dependencies: ["AsmKit", "MPUISA"]),
         // The cycle-counted MPU and the parallel page scanner.
         .target(name: "MPUSim", dependencies: ["MPUISA"]),
+        // Output and exit-code helpers shared by the command-line tools.
+        .target(name: "CLISupport"),
         .executableTarget(
             name: "mpuas",
             dependencies: [
-                "MPUAsm", "MPUISA",
+                "MPUAsm", "MPUISA", "AsmKit", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(
+            name: "eric",
+            dependencies: [
+                "MPUAsm", "MPUISA", "MPUSim", "AsmKit", "CLISupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/eric-cli"),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "AsmKitTests", dependencies: ["AsmKit"]),
         .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),
-        .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "mpuas"]),
+        .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),
         .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA"]),
+        .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "MPUISA", "TestSupport"]),
     ]
 )

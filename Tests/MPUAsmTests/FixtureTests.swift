@@ -2,10 +2,9 @@ import AsmKit
 import Foundation
 import MPUAsm
 import MPUISA
+import TestSupport
 import Testing
 
-/// The repository root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 func fixtures(_ kind: String) -> [String] {
     let directory = packageRoot.appendingPathComponent("Fixtures/mpuas/\(kind)")
