@@ -1,6 +1,12 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+#if arch(x86_64)
+let popcountSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mpopcnt"])]
+#else
+let popcountSettings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "ERIC",
     products: [
@@ -20,8 +26,11 @@ let package = Package(
         // The MPU instruction table, encoder/decoder, disassembler and image format.
         .target(name: "MPUISA"),
         .target(name: "MPUAsm", dependencies: ["AsmKit", "MPUISA"]),
-        // The cycle-counted MPU and the parallel page scanner.
-        .target(name: "MPUSim", dependencies: ["MPUISA"]),
+        // The cycle-counted MPU and the parallel page scanner. `hamm` is a popcount: use the
+        // CPU's instruction (every x86-64 since 2008; Benchmarks/ builds its C baseline alike).
+        .target(name: "MPUSim", dependencies: ["MPUISA"], swiftSettings: popcountSettings),
+        // Benchmarks (release builds; Benchmarks/run.sh runs them next to their baselines).
+        .executableTarget(name: "mpu-bench", dependencies: ["MPUAsm", "MPUISA", "MPUSim"], path: "Benchmarks/MPUBench"),
         // Output and exit-code helpers shared by the command-line tools.
         .target(name: "CLISupport"),
         .executableTarget(

@@ -55,6 +55,13 @@ public struct RunResult: Sendable, Hashable {
     public var hostReads: UInt64 = 0
     /// nil when the run ended with `int 0`.
     public var fault: Fault?
+
+    public init(instructions: UInt64 = 0, cycles: UInt64 = 0, hostReads: UInt64 = 0, fault: Fault? = nil) {
+        self.instructions = instructions
+        self.cycles = cycles
+        self.hostReads = hostReads
+        self.fault = fault
+    }
 }
 
 /// Hooks a trace uses. The interpreter is generic over this, so with `NoObserver` the hooks
@@ -115,7 +122,7 @@ public struct MPU: Sendable {
         @inline(__always) func read(_ register: UInt8, _ shift: UInt8, _ mask: UInt64) -> UInt64 {
             (r[Int(register)] &>> UInt64(shift)) & mask
         }
-        @inline(__always) func write(_ op: MicroOp, _ value: UInt64) {
+        @inline(__always) func write(_ op: OpRef, _ value: UInt64) {
             let d = Int(op.destination)
             r[d] = (r[d] & op.keep) | ((value & op.mask) &<< UInt64(op.destinationShift))
         }
@@ -127,46 +134,76 @@ public struct MPU: Sendable {
         }
 
         if entry >= instructionCount { return fault(.pcOutsideProgram, at: entry) }
+        // Each case ends the instruction itself: it sets pc and adds its cycles. An
+        // instruction that faults is not counted.
         while true {
-            let op = ops[pc]
-            if cycles >= budget && op.handler != .end { return fault(.watchdog, at: pc) }
-            observer.willExecute(pc: pc * 8, cycle: cycles, registers: r)
-            // Cycles this instruction takes; counted only once it completes (a faulting
-            // instruction is not counted).
-            var cost: UInt64 = 1
-            var next = pc &+ 1
-            // A taken jump: the target is a whole register holding a byte address.
-            var jumpTarget: UInt64? = nil
+            // Read fields through the pointer: copying the whole op costs more than the work.
+            let op = OpRef(ops + pc)
+            if cycles >= budget { return fault(.watchdog, at: pc) }
+            observer.willExecute(pc: pc &* 8, cycle: cycles, registers: r)
+            let here = pc
             switch op.handler {
             case .mask:
                 let value = read(op.a, op.aShift, op.mask)
                 let ones = read(op.c, op.cShift, op.mask)
-                if value & read(op.b, op.bShift, op.mask) != 0 || value & ones != ones { jumpTarget = r[Int(op.target)] }
+                if value & read(op.b, op.bShift, op.mask) != 0 || value & ones != ones {
+                    let target = r[Int(op.target)]
+                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                    pc = Int(truncatingIfNeeded: target &>> 3)
+                    cycles &+= 1 &+ jumpPenalty
+                } else {
+                    pc &+= 1
+                    cycles &+= 1
+                }
             case .equ:
-                if read(op.a, op.aShift, op.mask) != read(op.b, op.bShift, op.mask) { jumpTarget = r[Int(op.target)] }
+                if read(op.a, op.aShift, op.mask) != read(op.b, op.bShift, op.mask) {
+                    let target = r[Int(op.target)]
+                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                    pc = Int(truncatingIfNeeded: target &>> 3)
+                    cycles &+= 1 &+ jumpPenalty
+                } else {
+                    pc &+= 1
+                    cycles &+= 1
+                }
             case .inf:
-                if read(op.a, op.aShift, op.mask) >= read(op.b, op.bShift, op.mask) { jumpTarget = r[Int(op.target)] }
+                if read(op.a, op.aShift, op.mask) >= read(op.b, op.bShift, op.mask) {
+                    let target = r[Int(op.target)]
+                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                    pc = Int(truncatingIfNeeded: target &>> 3)
+                    cycles &+= 1 &+ jumpPenalty
+                } else {
+                    pc &+= 1
+                    cycles &+= 1
+                }
             case .addRegisters:
                 write(op, read(op.a, op.aShift, op.mask) &+ read(op.b, op.bShift, op.mask))
+                pc &+= 1
+                cycles &+= 1
             case .addImmediate:
                 write(op, read(op.a, op.aShift, op.mask) &+ op.immediate)
+                pc &+= 1
+                cycles &+= 1
             case .hamm:
                 let difference = (read(op.a, op.aShift, op.mask) ^ read(op.b, op.bShift, op.mask)) & read(op.c, op.cShift, op.mask)
                 write(op, UInt64(difference.nonzeroBitCount))
+                pc &+= 1
+                cycles &+= 1
             case .intRegister, .intImmediate:
                 let value = op.handler == .intImmediate ? op.immediate : read(op.a, op.aShift, op.mask)
                 if value == 0 {
                     cycles &+= 1
                     instructions &+= 1
-                    observer.didExecute(pc: pc * 8, cycle: cycles, registers: r)
+                    observer.didExecute(pc: here &* 8, cycle: cycles, registers: r)
                     return finish(nil)
                 }
-                alerts.append(Alert(value: value, pc: pc * 8, cycle: cycles))
+                alerts.append(Alert(value: value, pc: pc &* 8, cycle: cycles))
+                pc &+= 1
+                cycles &+= 1
             case .mload8, .mload16, .mload32, .mload64, .mloadImmediate8, .mloadImmediate16, .mloadImmediate32, .mloadImmediate64:
                 let immediate = op.handler.rawValue >= Handler.mloadImmediate8.rawValue
                 let offset = immediate ? op.immediate : r[Int(op.target)]
-                let sizeIndex = (op.handler.rawValue - Handler.mload8.rawValue) & 3
-                let bytes = UInt64(1) << UInt64(sizeIndex)
+                let sizeIndex = (op.handler.rawValue &- Handler.mload8.rawValue) & 3
+                let bytes = UInt64(1) &<< UInt64(sizeIndex)
                 guard offset <= UInt64(InstructionSet.pageBytes) &- bytes else {
                     return fault(.mloadOutsidePage, at: pc, detail: offset)
                 }
@@ -179,17 +216,87 @@ public struct MPU: Sendable {
                 }
                 observer.didReadHost(offset: offset, bytes: Int(bytes), value: value)
                 write(op, value)
-                cost = mloadCycles
                 hostReads &+= 1
+                pc &+= 1
+                cycles &+= mloadCycles
             case .move:
                 write(op, read(op.a, op.aShift, op.mask))
+                pc &+= 1
+                cycles &+= 1
             case .loadImmediate:
                 write(op, op.immediate)
+                pc &+= 1
+                cycles &+= 1
             case .jumpRegister:
-                jumpTarget = r[Int(op.target)]
+                let target = r[Int(op.target)]
+                guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                pc = Int(truncatingIfNeeded: target &>> 3)
+                cycles &+= 1 &+ jumpPenalty
             case .jumpImmediate:
-                next = Int(op.immediate)
-                cost = 1 &+ jumpPenalty
+                pc = Int(truncatingIfNeeded: op.immediate)
+                cycles &+= 1 &+ jumpPenalty
+            case .maskQ:
+                let value = r[Int(op.a)], ones = r[Int(op.c)]
+                if value & r[Int(op.b)] != 0 || value & ones != ones {
+                    let target = r[Int(op.target)]
+                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                    pc = Int(truncatingIfNeeded: target &>> 3)
+                    cycles &+= 1 &+ jumpPenalty
+                } else {
+                    pc &+= 1
+                    cycles &+= 1
+                }
+            case .equQ:
+                if r[Int(op.a)] != r[Int(op.b)] {
+                    let target = r[Int(op.target)]
+                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                    pc = Int(truncatingIfNeeded: target &>> 3)
+                    cycles &+= 1 &+ jumpPenalty
+                } else {
+                    pc &+= 1
+                    cycles &+= 1
+                }
+            case .infQ:
+                if r[Int(op.a)] >= r[Int(op.b)] {
+                    let target = r[Int(op.target)]
+                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                    pc = Int(truncatingIfNeeded: target &>> 3)
+                    cycles &+= 1 &+ jumpPenalty
+                } else {
+                    pc &+= 1
+                    cycles &+= 1
+                }
+            case .addRegistersQ:
+                r[Int(op.destination)] = r[Int(op.a)] &+ r[Int(op.b)]
+                pc &+= 1
+                cycles &+= 1
+            case .addImmediateQ:
+                r[Int(op.destination)] = r[Int(op.a)] &+ op.immediate
+                pc &+= 1
+                cycles &+= 1
+            case .hammQ:
+                r[Int(op.destination)] = UInt64(((r[Int(op.a)] ^ r[Int(op.b)]) & r[Int(op.c)]).nonzeroBitCount)
+                pc &+= 1
+                cycles &+= 1
+            case .moveQ:
+                r[Int(op.destination)] = r[Int(op.a)]
+                pc &+= 1
+                cycles &+= 1
+            case .loadImmediateQ:
+                r[Int(op.destination)] = op.immediate
+                pc &+= 1
+                cycles &+= 1
+            case .mloadQ, .mloadImmediateQ:
+                let offset = op.handler == .mloadImmediateQ ? op.immediate : r[Int(op.target)]
+                guard offset <= UInt64(InstructionSet.pageBytes - 8) else {
+                    return fault(.mloadOutsidePage, at: pc, detail: offset)
+                }
+                let value = UInt64(littleEndian: page.loadUnaligned(fromByteOffset: Int(offset), as: UInt64.self))
+                observer.didReadHost(offset: offset, bytes: 8, value: value)
+                r[Int(op.destination)] = value
+                hostReads &+= 1
+                pc &+= 1
+                cycles &+= mloadCycles
             case .undefined:
                 return fault(.undefinedInstruction, at: pc, detail: op.immediate)
             case .badImmediateTarget:
@@ -197,17 +304,8 @@ public struct MPU: Sendable {
             case .end:
                 return fault(.pcOutsideProgram, at: pc)
             }
-            if let target = jumpTarget {
-                guard target & 7 == 0 && target < programBytes else {
-                    return fault(.pcOutsideProgram, at: pc, detail: target)
-                }
-                next = Int(truncatingIfNeeded: target &>> 3)
-                cost = 1 &+ jumpPenalty
-            }
-            cycles &+= cost
             instructions &+= 1
-            observer.didExecute(pc: pc * 8, cycle: cycles, registers: r)
-            pc = next
+            observer.didExecute(pc: here &* 8, cycle: cycles, registers: r)
         }
     }
 }

@@ -7,6 +7,8 @@ enum Handler: UInt8 {
     case mask, equ, inf, addRegisters, addImmediate, hamm, intRegister, intImmediate
     case mload8, mload16, mload32, mload64, mloadImmediate8, mloadImmediate16, mloadImmediate32, mloadImmediate64
     case move, loadImmediate, jumpRegister, jumpImmediate
+    /// The same at size q, where every operand is a whole register: no shift, mask or keep.
+    case maskQ, equQ, infQ, addRegistersQ, addImmediateQ, hammQ, moveQ, loadImmediateQ, mloadQ, mloadImmediateQ
     /// A word that does not decode: executing it faults.
     case undefined
     /// A `jmp $target` whose target is not an instruction: executing it faults.
@@ -37,6 +39,25 @@ struct MicroOp {
     var keep: UInt64 = 0
     /// Immediate value (extended as the ISA says), page offset, or target instruction index.
     var immediate: UInt64 = 0
+}
+
+/// A pre-decoded instruction read in place: each field is loaded only where it is used.
+struct OpRef {
+    let p: UnsafePointer<MicroOp>
+    @inline(__always) init(_ p: UnsafePointer<MicroOp>) { self.p = p }
+    @inline(__always) var handler: Handler { p.pointee.handler }
+    @inline(__always) var destination: UInt8 { p.pointee.destination }
+    @inline(__always) var a: UInt8 { p.pointee.a }
+    @inline(__always) var b: UInt8 { p.pointee.b }
+    @inline(__always) var c: UInt8 { p.pointee.c }
+    @inline(__always) var target: UInt8 { p.pointee.target }
+    @inline(__always) var destinationShift: UInt8 { p.pointee.destinationShift }
+    @inline(__always) var aShift: UInt8 { p.pointee.aShift }
+    @inline(__always) var bShift: UInt8 { p.pointee.bShift }
+    @inline(__always) var cShift: UInt8 { p.pointee.cShift }
+    @inline(__always) var mask: UInt64 { p.pointee.mask }
+    @inline(__always) var keep: UInt64 { p.pointee.keep }
+    @inline(__always) var immediate: UInt64 { p.pointee.immediate }
 }
 
 /// An automaton ready to run: its image, and its program decoded once.
@@ -128,6 +149,12 @@ public struct Automaton: Sendable {
             } else {
                 op.handler = .jumpRegister
             }
+        }
+        if size == .q {
+            let wide: [Handler: Handler] = [.mask: .maskQ, .equ: .equQ, .inf: .infQ, .addRegisters: .addRegistersQ,
+                                            .addImmediate: .addImmediateQ, .hamm: .hammQ, .move: .moveQ,
+                                            .loadImmediate: .loadImmediateQ, .mload64: .mloadQ, .mloadImmediate64: .mloadImmediateQ]
+            op.handler = wide[op.handler] ?? op.handler
         }
         return op
     }
