@@ -96,27 +96,41 @@ public struct MPU: Sendable {
 
     public func run<Observer: ExecutionObserver>(_ automaton: Automaton, page: UnsafeRawPointer, pageAddress: UInt64,
                                                  alerts: inout [Alert], observer: inout Observer) -> RunResult {
-        automaton.ops.withUnsafeBufferPointer { ops in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 17) { registers in
+        let result = run(automaton.runnable, page: page, pageAddress: pageAddress, alerts: &alerts, observer: &observer)
+        withExtendedLifetime(automaton) {}
+        return result
+    }
+
+    @inline(__always)
+    func run<Observer: ExecutionObserver>(_ program: RunnableProgram, page: UnsafeRawPointer, pageAddress: UInt64,
+                                          alerts: inout [Alert], observer: inout Observer) -> RunResult {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 17) { registers in
+            // Without an observer, start after the prologue (a trace shows every step).
+            let skip = Observer.self == NoObserver.self && UInt64(program.prologueLength) < timing.watchdogCycles ? program.prologueLength : 0
+            if skip > 0 {
+                registers.baseAddress!.initialize(from: program.prologueRegisters, count: 17)
+            } else {
                 registers.initialize(repeating: 0)
-                registers[Int(InstructionSet.pageBaseRegister)] = pageAddress
-                return execute(ops: ops.baseAddress!, instructionCount: ops.count - 1, entry: automaton.entryIndex,
-                               page: page, registers: registers.baseAddress!, alerts: &alerts, observer: &observer)
             }
+            registers[Int(InstructionSet.pageBaseRegister)] = pageAddress
+            return execute(ops: program.ops, instructionCount: program.instructionCount, entry: program.entry + skip,
+                           page: page, registers: registers.baseAddress!, cycles: UInt64(skip), instructions: UInt64(skip),
+                           alerts: &alerts, observer: &observer)
         }
     }
 
     @inline(__always)
     func execute<Observer: ExecutionObserver>(ops: UnsafePointer<MicroOp>, instructionCount: Int, entry: Int, page: UnsafeRawPointer,
-                                              registers r: UnsafeMutablePointer<UInt64>, alerts: inout [Alert],
+                                              registers r: UnsafeMutablePointer<UInt64>, cycles startCycles: UInt64,
+                                              instructions startInstructions: UInt64, alerts: inout [Alert],
                                               observer: inout Observer) -> RunResult {
         let budget = timing.watchdogCycles
         let jumpPenalty = UInt64(timing.takenJumpPenalty)
         let mloadCycles = 1 + UInt64(timing.mloadWaitCycles)
         let programBytes = UInt64(instructionCount) &* 8
         var pc = entry
-        var cycles: UInt64 = 0
-        var instructions: UInt64 = 0
+        var cycles = startCycles
+        var instructions = startInstructions
         var hostReads: UInt64 = 0
 
         @inline(__always) func read(_ register: UInt8, _ shift: UInt8, _ mask: UInt64) -> UInt64 {
@@ -297,6 +311,51 @@ public struct MPU: Sendable {
                 hostReads &+= 1
                 pc &+= 1
                 cycles &+= mloadCycles
+            case .maskN:
+                let mask = op.mask
+                let value = r[Int(op.a)] & mask, ones = r[Int(op.c)] & mask
+                if value & r[Int(op.b)] != 0 || value & ones != ones {
+                    let target = r[Int(op.target)]
+                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                    pc = Int(truncatingIfNeeded: target &>> 3)
+                    cycles &+= 1 &+ jumpPenalty
+                } else {
+                    pc &+= 1
+                    cycles &+= 1
+                }
+            case .equN:
+                if (r[Int(op.a)] ^ r[Int(op.b)]) & op.mask != 0 {
+                    let target = r[Int(op.target)]
+                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                    pc = Int(truncatingIfNeeded: target &>> 3)
+                    cycles &+= 1 &+ jumpPenalty
+                } else {
+                    pc &+= 1
+                    cycles &+= 1
+                }
+            case .infN:
+                let mask = op.mask
+                if r[Int(op.a)] & mask >= r[Int(op.b)] & mask {
+                    let target = r[Int(op.target)]
+                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                    pc = Int(truncatingIfNeeded: target &>> 3)
+                    cycles &+= 1 &+ jumpPenalty
+                } else {
+                    pc &+= 1
+                    cycles &+= 1
+                }
+            case .addRegistersN:
+                r[Int(op.destination)] = (r[Int(op.a)] &+ r[Int(op.b)]) & op.mask
+                pc &+= 1
+                cycles &+= 1
+            case .addImmediateN:
+                r[Int(op.destination)] = (r[Int(op.a)] &+ op.immediate) & op.mask
+                pc &+= 1
+                cycles &+= 1
+            case .moveN:
+                r[Int(op.destination)] = r[Int(op.a)] & op.mask
+                pc &+= 1
+                cycles &+= 1
             case .undefined:
                 return fault(.undefinedInstruction, at: pc, detail: op.immediate)
             case .badImmediateTarget:

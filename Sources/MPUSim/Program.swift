@@ -9,6 +9,8 @@ enum Handler: UInt8 {
     case move, loadImmediate, jumpRegister, jumpImmediate
     /// The same at size q, where every operand is a whole register: no shift, mask or keep.
     case maskQ, equQ, infQ, addRegistersQ, addImmediateQ, hammQ, moveQ, loadImmediateQ, mloadQ, mloadImmediateQ
+    /// The same at b, w or d when every operand is a whole register: a mask, no shifts.
+    case maskN, equN, infN, addRegistersN, addImmediateN, moveN
     /// A word that does not decode: executing it faults.
     case undefined
     /// A `jmp $target` whose target is not an instruction: executing it faults.
@@ -60,15 +62,57 @@ struct OpRef {
     @inline(__always) var immediate: UInt64 { p.pointee.immediate }
 }
 
+/// The decoded program in one allocation that lives as long as its automaton, so the hot
+/// path can hold a plain pointer to it (no reference counting per page).
+final class ProgramStorage: @unchecked Sendable {
+    let ops: UnsafeMutableBufferPointer<MicroOp>
+    /// Registers after the prologue (see `Automaton.prologueLength`).
+    let prologueRegisters: UnsafeMutableBufferPointer<UInt64>
+
+    init(_ ops: [MicroOp]) {
+        self.ops = .allocate(capacity: ops.count)
+        _ = self.ops.initialize(from: ops)
+        prologueRegisters = .allocate(capacity: 17)
+        prologueRegisters.initialize(repeating: 0)
+    }
+
+    deinit {
+        ops.deallocate()
+        prologueRegisters.deallocate()
+    }
+}
+
+/// What the interpreter needs of an automaton: plain values only.
+struct RunnableProgram {
+    let ops: UnsafePointer<MicroOp>
+    /// Instructions, not counting the end sentinel.
+    let instructionCount: Int
+    let entry: Int
+    /// Instructions from the entry that give the same registers on every page.
+    let prologueLength: Int
+    let prologueRegisters: UnsafePointer<UInt64>
+}
+
 /// An automaton ready to run: its image, and its program decoded once.
 public struct Automaton: Sendable {
     public let name: String
     public let image: MPUImage
-    let ops: [MicroOp]
+    let storage: ProgramStorage
     let entryIndex: Int
+    /// The straight run of instructions at the entry that only compute registers from
+    /// constants (immediate loads, moves, adds, hamm; nothing that reads the page, touches
+    /// r15, jumps or interrupts). Their result is the same on every page, so it is computed
+    /// once here and runs start after it, with its instructions and cycles (1 each) counted.
+    let prologueLength: Int
 
     public var metadata: MPUMetadata { image.metadata }
-    public var instructionCount: Int { ops.count - 1 }
+    public var instructionCount: Int { storage.ops.count - 1 }
+
+    /// Valid while this automaton (or a copy) is alive.
+    var runnable: RunnableProgram {
+        RunnableProgram(ops: UnsafePointer(storage.ops.baseAddress!), instructionCount: storage.ops.count - 1, entry: entryIndex,
+                        prologueLength: prologueLength, prologueRegisters: UnsafePointer(storage.prologueRegisters.baseAddress!))
+    }
 
     /// `name` defaults to the image's `.automaton` name.
     public init(image: MPUImage, name: String? = nil) {
@@ -82,8 +126,31 @@ public struct Automaton: Sendable {
             }
         }
         ops.append(MicroOp(handler: .end))
-        self.ops = ops
-        self.entryIndex = Int(image.entry) / InstructionSet.instructionBytes
+        let entry = Int(image.entry) / InstructionSet.instructionBytes
+        self.entryIndex = entry
+
+        // The prologue: pure register instructions from the entry that leave r15 alone.
+        var length = 0
+        while entry + length < lines.count, case .success(let instruction) = lines[entry + length].instruction,
+              [.load, .add, .hamm].contains(instruction.opcode), !instruction.registers.contains(where: { $0.number == 15 }) {
+            length += 1
+        }
+        self.prologueLength = length
+        // Run it once with the interpreter itself: the prologue followed by the end sentinel.
+        var prologue = Array(ops[entry..<(entry + length)])
+        prologue.append(MicroOp(handler: .end))
+        let storage = ProgramStorage(ops)
+        self.storage = storage
+        if length > 0 {
+            var alerts: [Alert] = []
+            var observer = NoObserver()
+            let mpu = MPU(timing: .slides)
+            _ = prologue.withUnsafeBufferPointer { ops in
+                mpu.execute(ops: ops.baseAddress!, instructionCount: length, entry: 0, page: UnsafeRawPointer(storage.ops.baseAddress!),
+                            registers: storage.prologueRegisters.baseAddress!, cycles: 0, instructions: 0,
+                            alerts: &alerts, observer: &observer)
+            }
+        }
     }
 
     /// The instruction at a byte address, for traces.
@@ -149,6 +216,12 @@ public struct Automaton: Sendable {
             } else {
                 op.handler = .jumpRegister
             }
+        }
+        let plain = registers.allSatisfy { $0.slot == nil }
+        if size != .q && plain {
+            let narrow: [Handler: Handler] = [.mask: .maskN, .equ: .equN, .inf: .infN, .addRegisters: .addRegistersN,
+                                              .addImmediate: .addImmediateN, .move: .moveN, .loadImmediate: .loadImmediateQ]
+            op.handler = narrow[op.handler] ?? op.handler
         }
         if size == .q {
             let wide: [Handler: Handler] = [.mask: .maskQ, .equ: .equQ, .inf: .infQ, .addRegisters: .addRegistersQ,

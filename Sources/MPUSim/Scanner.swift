@@ -143,36 +143,50 @@ public struct Scanner: Sendable {
     func scan(_ chunk: Chunk, mpu: MPU, alerts: inout [Alert]) -> ChunkResult {
         var result = ChunkResult(statistics: Array(repeating: AutomatonStatistics(), count: automata.count))
         let fetch = UInt64(options.timing.pageFetchCycles)
+        // Plain pointers to the programs: `automata` keeps them alive for the whole scan.
+        let programs = automata.map(\.runnable)
         var clock: UInt64 = 0
-        for index in 0..<chunk.pages {
-            let address = chunk.address + UInt64(index * InstructionSet.pageBytes)
-            let page = chunk.bytes + index * InstructionSet.pageBytes
-            clock += fetch
-            for (automatonIndex, automaton) in automata.enumerated() {
-                alerts.removeAll(keepingCapacity: true)
-                let run = mpu.run(automaton, page: page, pageAddress: address, alerts: &alerts)
-                for alert in alerts {
-                    result.events.append(.finding(Finding(
-                        pageAddress: address, automaton: automatonIndex, value: alert.value,
-                        name: automaton.metadata.alertName(for: alert.value), pc: alert.pc,
-                        cycle: alert.cycle, deviceCycle: clock + alert.cycle)))
+        var observer = NoObserver()
+        result.statistics.withUnsafeMutableBufferPointer { statistics in
+            for index in 0..<chunk.pages {
+                let address = chunk.address + UInt64(index * InstructionSet.pageBytes)
+                let page = chunk.bytes + index * InstructionSet.pageBytes
+                clock += fetch
+                for automatonIndex in 0..<programs.count {
+                    if !alerts.isEmpty { alerts.removeAll(keepingCapacity: true) }
+                    let run = mpu.run(programs[automatonIndex], page: page, pageAddress: address, alerts: &alerts, observer: &observer)
+                    if !alerts.isEmpty || run.fault != nil {
+                        record(alerts, run, page: address, automaton: automatonIndex, clock: clock, into: &result.events)
+                        statistics[automatonIndex].alerts += UInt64(alerts.count)
+                        statistics[automatonIndex].faults += run.fault == nil ? 0 : 1
+                    }
+                    statistics[automatonIndex].runs += 1
+                    statistics[automatonIndex].instructions += run.instructions
+                    statistics[automatonIndex].cycles += run.cycles
+                    statistics[automatonIndex].hostReads += run.hostReads
+                    clock += run.cycles
                 }
-                if let fault = run.fault {
-                    result.events.append(.fault(FaultReport(pageAddress: address, automaton: automatonIndex, fault: fault, deviceCycle: clock + fault.cycle)))
-                    result.statistics[automatonIndex].faults += 1
-                }
-                result.statistics[automatonIndex].runs += 1
-                result.statistics[automatonIndex].instructions += run.instructions
-                result.statistics[automatonIndex].cycles += run.cycles
-                result.statistics[automatonIndex].hostReads += run.hostReads
-                result.statistics[automatonIndex].alerts += UInt64(alerts.count)
-                clock += run.cycles
             }
         }
+        withExtendedLifetime(automata) {}
         result.pages = UInt64(chunk.pages)
         result.fetchCycles = fetch * UInt64(chunk.pages)
         result.deviceCycles = clock
         return result
+    }
+
+    /// Turns a run's alerts and fault into events (the rare path).
+    @inline(never)
+    func record(_ alerts: [Alert], _ run: RunResult, page address: UInt64, automaton index: Int, clock: UInt64, into events: inout [ScanEvent]) {
+        let metadata = automata[index].metadata
+        for alert in alerts {
+            events.append(.finding(Finding(
+                pageAddress: address, automaton: index, value: alert.value, name: metadata.alertName(for: alert.value),
+                pc: alert.pc, cycle: alert.cycle, deviceCycle: clock + alert.cycle)))
+        }
+        if let fault = run.fault {
+            events.append(.fault(FaultReport(pageAddress: address, automaton: index, fault: fault, deviceCycle: clock + fault.cycle)))
+        }
     }
 
     /// Scans `memory`, calling `onEvent` for each finding and fault in page order and
