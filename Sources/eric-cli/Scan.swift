@@ -1,0 +1,242 @@
+import ArgumentParser
+import CLISupport
+import Foundation
+import MPUISA
+import MPUSim
+
+struct Scan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run automata over every page of a memory dump.",
+        discussion: """
+            Prints the pages where an automaton raised an alert (physical address,
+            automaton, alert name and value), runs that faulted, and a summary: pages
+            scanned, hits per automaton, MPU instructions and cycles, the device time they
+            imply at the device's clock (docs/timing.md), and the time and rate here.
+
+            Exit status: 0 scanned and nothing found, 1 findings, 2 an error.
+
+            Example: eric scan --automaton automata/ept-identity.s --jobs 2 dump.raw
+            """)
+
+    @Option(name: .customLong("automaton"), help: ArgumentHelp("An automaton to run: an image (.mpu) or MPU assembly source. Repeat for several.", valueName: "file"))
+    var automata: [String] = []
+
+    @Option(help: ArgumentHelp("Scan only physical addresses START <= a < END (decimal or 0x hex; K/M/G suffixes).", valueName: "start-end"))
+    var range: String?
+
+    @Option(help: "Worker threads (default: one per core). Results do not depend on it.")
+    var jobs: Int = 0
+
+    @Flag(help: "Write JSON Lines: one object per finding or fault, then a summary object.")
+    var json = false
+
+    @OptionGroup var timing: TimingOptions
+
+    @Argument(help: "Memory dump (raw: file offset = physical address).")
+    var dump: String
+
+    func validate() throws {
+        if automata.isEmpty { throw ValidationError("give at least one --automaton") }
+        if jobs < 0 { throw ValidationError("--jobs must be 0 (one per core) or more") }
+        if let range { _ = try Scan.parseRange(range) }
+    }
+
+    static func parseRange(_ text: String) throws -> Range<UInt64> {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let start = parseNumber(String(parts[0]), allowSuffix: true),
+              let end = parseNumber(String(parts[1]), allowSuffix: true) else {
+            throw ValidationError("--range '\(text)' is not START-END (for example 0x100000-0x200000 or 1G-2G)")
+        }
+        guard start < end else { throw ValidationError("--range '\(text)': the start must be below the end") }
+        return start..<end
+    }
+
+    func run() throws {
+        let loaded = automata.map { loadAutomaton($0) }
+        let memory = openDump(dump)
+        let model = timing.model
+        let options = ScanOptions(timing: model, window: try range.map(Scan.parseRange), jobs: jobs)
+        let scanner = Scanner(automata: loaded, options: options)
+        var output = OutputBuffer()
+        let progress = Console.standardErrorIsTerminal && !json ? ProgressLine() : nil
+
+        if !json {
+            output.append("physical address    automaton             alert                       value\n")
+        }
+        var findings = 0
+        let statistics = scanner.run(memory, onEvent: { event in
+            switch event {
+            case .finding(let finding):
+                findings += 1
+                if json {
+                    output.append(JSONLine.finding(finding, automaton: loaded[finding.automaton].name, timing: model))
+                } else {
+                    output.append("\(hex(finding.pageAddress, 16))  \(pad(loaded[finding.automaton].name, 20))  \(pad(finding.name ?? "-", 26))  \(hex(finding.value))\n")
+                }
+            case .fault(let report):
+                if json {
+                    output.append(JSONLine.fault(report, automaton: loaded[report.automaton].name, timing: model))
+                } else {
+                    output.append("\(hex(report.pageAddress, 16))  \(pad(loaded[report.automaton].name, 20))  fault: \(report.fault)\n")
+                }
+            }
+            if output.count > 1 << 16 { output.flush() }
+        }, onProgress: { done, total in
+            progress?.update(done: done, total: total)
+        })
+        progress?.finish()
+        if json {
+            output.append(JSONLine.summary(statistics, automata: loaded, timing: model, jobs: jobs))
+        } else {
+            output.append(summary(statistics, automata: loaded, timing: model))
+        }
+        output.flush()
+        if findings > 0 { throw ExitCode(1) }
+    }
+
+    func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel) -> String {
+        var lines: [String] = [""]
+        let skipped = s.skippedBytes > 0 ? "; \(s.skippedBytes) bytes outside whole pages not scanned" : ""
+        lines.append("pages scanned   \(s.pages) (\(formatBytes(s.bytes)))\(skipped)")
+        for (index, automaton) in automata.enumerated() {
+            let a = s.perAutomaton[index]
+            lines.append("  \(pad(automaton.name, 20)) \(a.alerts) alert\(a.alerts == 1 ? "" : "s"), \(a.faults) fault\(a.faults == 1 ? "" : "s"), \(a.instructions) instructions, \(a.cycles) cycles")
+        }
+        lines.append("MPU             \(s.instructions) instructions, \(s.mpuCycles) cycles, \(s.hostReads) host reads")
+        let fetch = timing.hostAccess == .page ? "\(s.fetchCycles) cycles of page fetches (\(timing.pageFetchCycles) per page) + " : ""
+        lines.append("device time     \(formatSeconds(timing.seconds(cycles: s.deviceCycles))) at \(timing.clockHz / 1e6) MHz: \(fetch)\(s.mpuCycles) cycles of automata (timing \(timing.name))")
+        let rate = s.hostSeconds > 0 ? String(format: "%.2f GB/s", s.bytesPerHostSecond / 1e9) : "-"
+        lines.append("host time       \(formatSeconds(s.hostSeconds)) (\(rate))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+func formatBytes(_ bytes: UInt64) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) bytes" : String(format: "%.2f %@", value, units[unit])
+}
+
+/// Collects output and writes it in large pieces.
+struct OutputBuffer {
+    private var text = ""
+    var count: Int { text.utf8.count }
+    mutating func append(_ piece: String) { text += piece }
+    mutating func flush() {
+        Console.write(text)
+        text = ""
+    }
+}
+
+/// A progress line on standard error: percentage, rate and time left.
+final class ProgressLine {
+    private let started = Date()
+    private var lastDrawn = Date.distantPast
+
+    func update(done: UInt64, total: UInt64) {
+        let now = Date()
+        guard total > 0, now.timeIntervalSince(lastDrawn) > 0.1 || done == total else { return }
+        lastDrawn = now
+        let elapsed = now.timeIntervalSince(started)
+        let fraction = Double(done) / Double(total)
+        let rate = elapsed > 0 ? Double(done) * 4096 / elapsed : 0
+        let left = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data(String(format: "\r[%@] %3.0f%%  %.2f GB/s  %.0f s left ", bar, fraction * 100, rate / 1e9, left).utf8))
+    }
+
+    func finish() {
+        FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))
+    }
+}
+
+/// JSON Lines records, keys sorted so that the same scan gives the same bytes.
+enum JSONLine {
+    struct FindingRecord: Encodable {
+        let type = "finding"
+        let page: UInt64
+        let automaton: String
+        let value: UInt64
+        let name: String?
+        let pc: Int
+        let cycle: UInt64
+        let device_cycle: UInt64
+        let device_seconds: Double
+    }
+
+    struct FaultRecord: Encodable {
+        let type = "fault"
+        let page: UInt64
+        let automaton: String
+        let fault: String
+        let pc: Int
+        let cycle: UInt64
+        let detail: UInt64?
+        let device_cycle: UInt64
+    }
+
+    struct AutomatonRecord: Encodable {
+        let name: String
+        let runs: UInt64
+        let alerts: UInt64
+        let faults: UInt64
+        let instructions: UInt64
+        let cycles: UInt64
+        let host_reads: UInt64
+    }
+
+    struct SummaryRecord: Encodable {
+        let type = "summary"
+        let pages: UInt64
+        let bytes: UInt64
+        let skipped_bytes: UInt64
+        let automata: [AutomatonRecord]
+        let instructions: UInt64
+        let mpu_cycles: UInt64
+        let fetch_cycles: UInt64
+        let device_cycles: UInt64
+        let device_seconds: Double
+        let clock_hz: Double
+        let timing: String
+        let host_seconds: Double
+    }
+
+    static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(value), as: UTF8.self) + "\n"
+    }
+
+    static func finding(_ f: Finding, automaton: String, timing: TimingModel) -> String {
+        encode(FindingRecord(page: f.pageAddress, automaton: automaton, value: f.value, name: f.name, pc: f.pc, cycle: f.cycle,
+                             device_cycle: f.deviceCycle, device_seconds: timing.seconds(cycles: f.deviceCycle)))
+    }
+
+    static func fault(_ r: FaultReport, automaton: String, timing: TimingModel) -> String {
+        encode(FaultRecord(page: r.pageAddress, automaton: automaton, fault: r.fault.kind.rawValue, pc: r.fault.pc,
+                           cycle: r.fault.cycle, detail: r.fault.detail, device_cycle: r.deviceCycle))
+    }
+
+    static func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, jobs: Int) -> String {
+        let records = automata.enumerated().map { index, automaton in
+            let a = s.perAutomaton[index]
+            return AutomatonRecord(name: automaton.name, runs: a.runs, alerts: a.alerts, faults: a.faults,
+                                   instructions: a.instructions, cycles: a.cycles, host_reads: a.hostReads)
+        }
+        return encode(SummaryRecord(pages: s.pages, bytes: s.bytes, skipped_bytes: s.skippedBytes, automata: records,
+                                    instructions: s.instructions, mpu_cycles: s.mpuCycles, fetch_cycles: s.fetchCycles,
+                                    device_cycles: s.deviceCycles, device_seconds: timing.seconds(cycles: s.deviceCycles),
+                                    clock_hz: timing.clockHz, timing: timing.name, host_seconds: s.hostSeconds))
+    }
+}
