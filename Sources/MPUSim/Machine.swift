@@ -140,6 +140,20 @@ public struct MPU: Sendable {
             let d = Int(op.destination)
             r[d] = (r[d] & op.keep) | ((value & op.mask) &<< UInt64(op.destinationShift))
         }
+        /// Ends a conditional or unconditional jump: to the target register's address when
+        /// `taken` (a fault if that is not an instruction), else to the next instruction.
+        @inline(__always) func branch(_ taken: Bool, _ op: OpRef) -> RunResult? {
+            if taken {
+                let target = r[Int(op.target)]
+                guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
+                pc = Int(truncatingIfNeeded: target &>> 3)
+                cycles &+= 1 &+ jumpPenalty
+            } else {
+                pc &+= 1
+                cycles &+= 1
+            }
+            return nil
+        }
         func finish(_ fault: Fault?) -> RunResult {
             RunResult(instructions: instructions, cycles: cycles, hostReads: hostReads, fault: fault)
         }
@@ -160,35 +174,11 @@ public struct MPU: Sendable {
             case .mask:
                 let value = read(op.a, op.aShift, op.mask)
                 let ones = read(op.c, op.cShift, op.mask)
-                if value & read(op.b, op.bShift, op.mask) != 0 || value & ones != ones {
-                    let target = r[Int(op.target)]
-                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                    pc = Int(truncatingIfNeeded: target &>> 3)
-                    cycles &+= 1 &+ jumpPenalty
-                } else {
-                    pc &+= 1
-                    cycles &+= 1
-                }
+                if let end = branch(value & read(op.b, op.bShift, op.mask) != 0 || value & ones != ones, op) { return end }
             case .equ:
-                if read(op.a, op.aShift, op.mask) != read(op.b, op.bShift, op.mask) {
-                    let target = r[Int(op.target)]
-                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                    pc = Int(truncatingIfNeeded: target &>> 3)
-                    cycles &+= 1 &+ jumpPenalty
-                } else {
-                    pc &+= 1
-                    cycles &+= 1
-                }
+                if let end = branch(read(op.a, op.aShift, op.mask) != read(op.b, op.bShift, op.mask), op) { return end }
             case .inf:
-                if read(op.a, op.aShift, op.mask) >= read(op.b, op.bShift, op.mask) {
-                    let target = r[Int(op.target)]
-                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                    pc = Int(truncatingIfNeeded: target &>> 3)
-                    cycles &+= 1 &+ jumpPenalty
-                } else {
-                    pc &+= 1
-                    cycles &+= 1
-                }
+                if let end = branch(read(op.a, op.aShift, op.mask) >= read(op.b, op.bShift, op.mask), op) { return end }
             case .addRegisters:
                 write(op, read(op.a, op.aShift, op.mask) &+ read(op.b, op.bShift, op.mask))
                 pc &+= 1
@@ -242,44 +232,17 @@ public struct MPU: Sendable {
                 pc &+= 1
                 cycles &+= 1
             case .jumpRegister:
-                let target = r[Int(op.target)]
-                guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                pc = Int(truncatingIfNeeded: target &>> 3)
-                cycles &+= 1 &+ jumpPenalty
+                if let end = branch(true, op) { return end }
             case .jumpImmediate:
                 pc = Int(truncatingIfNeeded: op.immediate)
                 cycles &+= 1 &+ jumpPenalty
             case .maskQ:
                 let value = r[Int(op.a)], ones = r[Int(op.c)]
-                if value & r[Int(op.b)] != 0 || value & ones != ones {
-                    let target = r[Int(op.target)]
-                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                    pc = Int(truncatingIfNeeded: target &>> 3)
-                    cycles &+= 1 &+ jumpPenalty
-                } else {
-                    pc &+= 1
-                    cycles &+= 1
-                }
+                if let end = branch(value & r[Int(op.b)] != 0 || value & ones != ones, op) { return end }
             case .equQ:
-                if r[Int(op.a)] != r[Int(op.b)] {
-                    let target = r[Int(op.target)]
-                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                    pc = Int(truncatingIfNeeded: target &>> 3)
-                    cycles &+= 1 &+ jumpPenalty
-                } else {
-                    pc &+= 1
-                    cycles &+= 1
-                }
+                if let end = branch(r[Int(op.a)] != r[Int(op.b)], op) { return end }
             case .infQ:
-                if r[Int(op.a)] >= r[Int(op.b)] {
-                    let target = r[Int(op.target)]
-                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                    pc = Int(truncatingIfNeeded: target &>> 3)
-                    cycles &+= 1 &+ jumpPenalty
-                } else {
-                    pc &+= 1
-                    cycles &+= 1
-                }
+                if let end = branch(r[Int(op.a)] >= r[Int(op.b)], op) { return end }
             case .addRegistersQ:
                 r[Int(op.destination)] = r[Int(op.a)] &+ r[Int(op.b)]
                 pc &+= 1
@@ -314,36 +277,12 @@ public struct MPU: Sendable {
             case .maskN:
                 let mask = op.mask
                 let value = r[Int(op.a)] & mask, ones = r[Int(op.c)] & mask
-                if value & r[Int(op.b)] != 0 || value & ones != ones {
-                    let target = r[Int(op.target)]
-                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                    pc = Int(truncatingIfNeeded: target &>> 3)
-                    cycles &+= 1 &+ jumpPenalty
-                } else {
-                    pc &+= 1
-                    cycles &+= 1
-                }
+                if let end = branch(value & r[Int(op.b)] != 0 || value & ones != ones, op) { return end }
             case .equN:
-                if (r[Int(op.a)] ^ r[Int(op.b)]) & op.mask != 0 {
-                    let target = r[Int(op.target)]
-                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                    pc = Int(truncatingIfNeeded: target &>> 3)
-                    cycles &+= 1 &+ jumpPenalty
-                } else {
-                    pc &+= 1
-                    cycles &+= 1
-                }
+                if let end = branch((r[Int(op.a)] ^ r[Int(op.b)]) & op.mask != 0, op) { return end }
             case .infN:
                 let mask = op.mask
-                if r[Int(op.a)] & mask >= r[Int(op.b)] & mask {
-                    let target = r[Int(op.target)]
-                    guard target & 7 == 0 && target < programBytes else { return fault(.pcOutsideProgram, at: pc, detail: target) }
-                    pc = Int(truncatingIfNeeded: target &>> 3)
-                    cycles &+= 1 &+ jumpPenalty
-                } else {
-                    pc &+= 1
-                    cycles &+= 1
-                }
+                if let end = branch(r[Int(op.a)] & mask >= r[Int(op.b)] & mask, op) { return end }
             case .addRegistersN:
                 r[Int(op.destination)] = (r[Int(op.a)] &+ r[Int(op.b)]) & op.mask
                 pc &+= 1
