@@ -39,7 +39,8 @@ public final class MappedFile: @unchecked Sendable {
     public let size: Int
     public let bytes: UnsafeRawPointer?
 
-    public init(path: String) throws(MappingError) {
+    /// `populate` maps every page up front (MAP_POPULATE), so that later reads do not fault.
+    public init(path: String, populate: Bool = false) throws(MappingError) {
         self.path = path
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw MappingError(path: path, reason: String(cString: strerror(errno))) }
@@ -52,7 +53,7 @@ public final class MappedFile: @unchecked Sendable {
             bytes = nil
             return
         }
-        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        let address = mmap(nil, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0)
         guard let address, address != MAP_FAILED else { throw MappingError(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))") }
         madvise(address, size, MADV_SEQUENTIAL)
         bytes = UnsafeRawPointer(address)
@@ -67,8 +68,8 @@ public final class MappedFile: @unchecked Sendable {
 public struct RawDump: PhysicalMemory {
     public let file: MappedFile
 
-    public init(path: String) throws(MappingError) {
-        file = try MappedFile(path: path)
+    public init(path: String, populate: Bool = false) throws(MappingError) {
+        file = try MappedFile(path: path, populate: populate)
     }
 
     public var ranges: [MemoryRange] {
