@@ -28,7 +28,9 @@ let package = Package(
         .target(name: "MPUAsm", dependencies: ["AsmKit", "MPUISA"]),
         // The cycle-counted MPU and the parallel page scanner. `hamm` is a popcount: use the
         // CPU's instruction (every x86-64 since 2008; Benchmarks/ builds its C baseline alike).
-        .target(name: "MPUSim", dependencies: ["MPUISA"], swiftSettings: popcountSettings),
+        .target(name: "MPUSim", dependencies: ["MPUISA", "CPrefetch"], swiftSettings: popcountSettings),
+        // A cache prefetch hint for the scanner (Swift has no intrinsic for it).
+        .target(name: "CPrefetch"),
         // Benchmarks (release builds; Benchmarks/run.sh runs them next to their baselines).
         .executableTarget(name: "mpu-bench", dependencies: ["MPUAsm", "MPUISA", "MPUSim"], path: "Benchmarks/MPUBench"),
         // Output and exit-code helpers shared by the command-line tools.

@@ -117,15 +117,20 @@ func scan(path: String, automatonPath: String) {
     // scan itself, not the kernel's page-fault path (whose cost swings with the page cache).
     let dump: RawDump
     do { dump = try RawDump(path: path, populate: true) } catch { fail("\(error)") }
+    // ERIC_ENGINE=interpreter|compiled|auto (default auto) picks the engine.
+    let engine = Engine(rawValue: ProcessInfo.processInfo.environment["ERIC_ENGINE"] ?? "auto") ?? .automatic
+    let scanner = Scanner(automata: [automaton], options: ScanOptions(jobs: 1, engine: engine))
+    let engines: PreparedEngines
+    do { engines = try scanner.prepare() } catch { fail("compiled engine: \(error)") }
     var best = Double.infinity
     var last: ScanStatistics?
     for _ in 0..<3 {
-        let statistics = Scanner(automata: [automaton], options: ScanOptions(jobs: 1)).run(dump)
+        let statistics = scanner.run(dump, engines: engines)
         best = min(best, statistics.hostSeconds)
         last = statistics
     }
     let statistics = last!
-    print(String(format: "scan pages=%llu matches=%llu instructions=%llu seconds=%.4f rate=%.2fGB/s device=%.3fs",
+    print((engines.compiledCount > 0 ? "engine=compiled " : "engine=interpreter ") + String(format: "scan pages=%llu matches=%llu instructions=%llu seconds=%.4f rate=%.2fGB/s device=%.3fs",
                  statistics.pages, statistics.alerts, statistics.instructions, best, Double(statistics.bytes) / best / 1e9,
                  TimingModel.slides.seconds(cycles: statistics.deviceCycles)))
 }

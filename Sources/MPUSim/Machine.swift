@@ -114,7 +114,7 @@ public struct MPU: Sendable {
             }
             registers[Int(InstructionSet.pageBaseRegister)] = pageAddress
             return execute(ops: program.ops, instructionCount: program.instructionCount, entry: program.entry + skip,
-                           page: page, registers: registers.baseAddress!, cycles: UInt64(skip), instructions: UInt64(skip),
+                           page: page, registers: registers.baseAddress!, cycles: UInt64(skip), instructions: UInt64(skip), hostReads: 0,
                            alerts: &alerts, observer: &observer)
         }
     }
@@ -122,7 +122,8 @@ public struct MPU: Sendable {
     @inline(__always)
     func execute<Observer: ExecutionObserver>(ops: UnsafePointer<MicroOp>, instructionCount: Int, entry: Int, page: UnsafeRawPointer,
                                               registers r: UnsafeMutablePointer<UInt64>, cycles startCycles: UInt64,
-                                              instructions startInstructions: UInt64, alerts: inout [Alert],
+                                              instructions startInstructions: UInt64, hostReads startHostReads: UInt64,
+                                              alerts: inout [Alert],
                                               observer: inout Observer) -> RunResult {
         let budget = timing.watchdogCycles
         let jumpPenalty = UInt64(timing.takenJumpPenalty)
@@ -131,7 +132,7 @@ public struct MPU: Sendable {
         var pc = entry
         var cycles = startCycles
         var instructions = startInstructions
-        var hostReads: UInt64 = 0
+        var hostReads = startHostReads
 
         @inline(__always) func read(_ register: UInt8, _ shift: UInt8, _ mask: UInt64) -> UInt64 {
             (r[Int(register)] &>> UInt64(shift)) & mask

@@ -1,3 +1,4 @@
+import Foundation
 import MPUISA
 
 /// What a pre-decoded instruction does. One case per opcode and format (and per size
@@ -43,6 +44,22 @@ struct MicroOp {
     var immediate: UInt64 = 0
 }
 
+extension MicroOp {
+    /// Whether the instruction writes its destination register.
+    var writesDestination: Bool {
+        switch handler {
+        case .addRegisters, .addImmediate, .hamm, .move, .loadImmediate, .mload8, .mload16, .mload32, .mload64,
+             .mloadImmediate8, .mloadImmediate16, .mloadImmediate32, .mloadImmediate64,
+             .addRegistersQ, .addImmediateQ, .hammQ, .moveQ, .loadImmediateQ, .mloadQ, .mloadImmediateQ,
+             .addRegistersN, .addImmediateN, .moveN:
+            return true
+        case .mask, .equ, .inf, .intRegister, .intImmediate, .jumpRegister, .jumpImmediate, .undefined,
+             .badImmediateTarget, .end, .maskQ, .equQ, .infQ, .maskN, .equN, .infN:
+            return false
+        }
+    }
+}
+
 /// A pre-decoded instruction read in place: each field is loaded only where it is used.
 struct OpRef {
     let p: UnsafePointer<MicroOp>
@@ -68,6 +85,14 @@ final class ProgramStorage: @unchecked Sendable {
     let ops: UnsafeMutableBufferPointer<MicroOp>
     /// Registers after the prologue (see `Automaton.prologueLength`).
     let prologueRegisters: UnsafeMutableBufferPointer<UInt64>
+    /// Registers no instruction after the prologue writes, with their value after it: the
+    /// compiled tier treats them as constants. r0 and r15 (the page base) are never listed.
+    var constants: [UInt8: UInt64] = [:]
+    /// The compiled tier's function, built on first use (NativeTier.swift).
+    let nativeLock = NSLock()
+    var entry = 0
+    var prologueLength = 0
+    var nativeResult: Result<NativeFunction, NativeCompileError>?
 
     init(_ ops: [MicroOp]) {
         self.ops = .allocate(capacity: ops.count)
@@ -140,6 +165,8 @@ public struct Automaton: Sendable {
         var prologue = Array(ops[entry..<(entry + length)])
         prologue.append(MicroOp(handler: .end))
         let storage = ProgramStorage(ops)
+        storage.entry = entry
+        storage.prologueLength = length
         self.storage = storage
         if length > 0 {
             var alerts: [Alert] = []
@@ -147,9 +174,20 @@ public struct Automaton: Sendable {
             let mpu = MPU(timing: .slides)
             _ = prologue.withUnsafeBufferPointer { ops in
                 mpu.execute(ops: ops.baseAddress!, instructionCount: length, entry: 0, page: UnsafeRawPointer(storage.ops.baseAddress!),
-                            registers: storage.prologueRegisters.baseAddress!, cycles: 0, instructions: 0,
+                            registers: storage.prologueRegisters.baseAddress!, cycles: 0, instructions: 0, hostReads: 0,
                             alerts: &alerts, observer: &observer)
             }
+        }
+        // Registers written only by the prologue's immediate loads keep their value in every
+        // run: even a jump back into the prologue loads the same values again.
+        var written = Set<UInt8>()
+        for (index, op) in ops.enumerated() where op.writesDestination {
+            let immediateLoadInPrologue = (entry..<(entry + length)).contains(index)
+                && (op.handler == .loadImmediate || op.handler == .loadImmediateQ)
+            if !immediateLoadInPrologue { written.insert(op.destination) }
+        }
+        for register in UInt8(1)...14 where !written.contains(register) {
+            storage.constants[register] = storage.prologueRegisters[Int(register)]
         }
     }
 

@@ -30,6 +30,9 @@ struct Scan: ParsableCommand {
     @Flag(help: "Write JSON Lines: one object per finding or fault, then a summary object.")
     var json = false
 
+    @Option(help: ArgumentHelp("auto (compiled code when a C compiler is available), interpreter, or compiled. Results are identical; only the speed differs.", valueName: "engine"))
+    var engine: String = Engine.automatic.rawValue
+
     @OptionGroup var timing: TimingOptions
 
     @Argument(help: "Memory dump (raw: file offset = physical address).")
@@ -38,6 +41,7 @@ struct Scan: ParsableCommand {
     func validate() throws {
         if automata.isEmpty { throw ValidationError("give at least one --automaton") }
         if jobs < 0 { throw ValidationError("--jobs must be 0 (one per core) or more") }
+        if Engine(rawValue: engine) == nil { throw ValidationError("--engine must be auto, interpreter or compiled, not '\(engine)'") }
         if let range { _ = try Scan.parseRange(range) }
     }
 
@@ -55,8 +59,14 @@ struct Scan: ParsableCommand {
         let loaded = automata.map { loadAutomaton($0) }
         let memory = openDump(dump)
         let model = timing.model
-        let options = ScanOptions(timing: model, window: try range.map(Scan.parseRange), jobs: jobs)
+        let options = ScanOptions(timing: model, window: try range.map(Scan.parseRange), jobs: jobs, engine: Engine(rawValue: engine)!)
         let scanner = Scanner(automata: loaded, options: options)
+        let engines: PreparedEngines
+        do {
+            engines = try scanner.prepare()
+        } catch {
+            Console.fail("eric: error: --engine compiled: \(error)", code: 2)
+        }
         var output = OutputBuffer()
         let progress = Console.standardErrorIsTerminal && !json ? ProgressLine() : nil
 
@@ -64,7 +74,7 @@ struct Scan: ParsableCommand {
             output.append("physical address    automaton             alert                       value\n")
         }
         var findings = 0
-        let statistics = scanner.run(memory, onEvent: { event in
+        let statistics = scanner.run(memory, engines: engines, onEvent: { event in
             switch event {
             case .finding(let finding):
                 findings += 1
@@ -88,13 +98,13 @@ struct Scan: ParsableCommand {
         if json {
             output.append(JSONLine.summary(statistics, automata: loaded, timing: model, jobs: jobs))
         } else {
-            output.append(summary(statistics, automata: loaded, timing: model))
+            output.append(summary(statistics, automata: loaded, timing: model, engines: engines))
         }
         output.flush()
         if findings > 0 { throw ExitCode(1) }
     }
 
-    func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel) -> String {
+    func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, engines: PreparedEngines) -> String {
         var lines: [String] = [""]
         let skipped = s.skippedBytes > 0 ? "; \(s.skippedBytes) bytes outside whole pages not scanned" : ""
         lines.append("pages scanned   \(s.pages) (\(formatBytes(s.bytes)))\(skipped)")
@@ -106,7 +116,8 @@ struct Scan: ParsableCommand {
         let fetch = timing.hostAccess == .page ? "\(s.fetchCycles) cycles of page fetches (\(timing.pageFetchCycles) per page) + " : ""
         lines.append("device time     \(formatSeconds(timing.seconds(cycles: s.deviceCycles))) at \(timing.clockHz / 1e6) MHz: \(fetch)\(s.mpuCycles) cycles of automata (timing \(timing.name))")
         let rate = s.hostSeconds > 0 ? String(format: "%.2f GB/s", s.bytesPerHostSecond / 1e9) : "-"
-        lines.append("host time       \(formatSeconds(s.hostSeconds)) (\(rate))")
+        let engine = engines.compiledCount == automata.count ? "compiled" : engines.compiledCount == 0 ? "interpreter" : "\(engines.compiledCount) of \(automata.count) compiled"
+        lines.append("host time       \(formatSeconds(s.hostSeconds)) (\(rate); engine: \(engine))")
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -62,3 +62,26 @@ import Testing
         #expect(pages == [0x10000, 0x80000])
     }
 }
+
+@Suite struct EngineTests {
+    /// With no working C compiler (and an empty cache), `auto` falls back to the interpreter
+    /// with the same results, and `compiled` says why it cannot run.
+    @Test func withoutACompiler() throws {
+        let cache = try temporaryDirectory().path
+        let environment = ["CC": "false", "ERIC_CACHE_DIR": cache]
+        let arguments = ["scan", "--automaton", "automata/ept-identity.s", "Fixtures/dumps/example.raw"]
+        let auto = try Run("eric", arguments, environment: environment)
+        #expect(auto.status == 1)
+        #expect(auto.stdout.contains("engine: interpreter)"))
+        let compiled = try Run("eric", arguments + ["--engine", "compiled"], environment: environment)
+        #expect(compiled.status == 2)
+        #expect(compiled.stderr.hasPrefix("eric: error: --engine compiled: false failed (status 1)"))
+        let interpreted = try Run("eric", arguments + ["--engine", "interpreter"])
+        let withCompiler = try Run("eric", arguments + ["--engine", "compiled"], environment: ["ERIC_CACHE_DIR": cache])
+        #expect(withCompiler.stdout.contains("engine: compiled)"))
+        // Everything but the host-time line is identical.
+        func body(_ text: String) -> String { text.split(separator: "\n").filter { !$0.hasPrefix("host time") }.joined(separator: "\n") }
+        #expect(body(withCompiler.stdout) == body(interpreted.stdout))
+        #expect(body(auto.stdout) == body(interpreted.stdout))
+    }
+}

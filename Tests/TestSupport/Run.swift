@@ -13,11 +13,14 @@ public struct Run {
     /// The executables sit beside the test bundle in the build directory.
     public static let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
 
-    public init(_ tool: String, _ arguments: [String], in directory: URL = packageRoot) throws {
+    public init(_ tool: String, _ arguments: [String], in directory: URL = packageRoot, environment: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = Run.binaries.appendingPathComponent(tool)
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
