@@ -2,6 +2,7 @@
 # Sourced by scripts/test.sh and scripts/example.sh; safe to run again.
 packages=()
 command -v objcopy >/dev/null 2>&1 || packages+=(binutils)     # independent Intel HEX reader in tests
+command -v cc >/dev/null 2>&1 || packages+=(gcc)                # builds the compiled engine's automata
 if [ ${#packages[@]} -gt 0 ]; then
     echo "installing: ${packages[*]}" >&2
     apt-get update -qq

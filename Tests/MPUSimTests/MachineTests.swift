@@ -343,3 +343,82 @@ let packageRoot: String = {
     for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
     return path
 }()
+
+@Suite struct CycleTableTests {
+    /// Every opcode, format and size, alone between `loadw r9, $next` (1 cycle) and
+    /// `next: intq r0` (1 cycle), against the table in docs/timing.md: 1 cycle, +1 for a taken
+    /// jump, mload 1 + 1 (page buffer).
+    @Test(arguments: ["b", "w", "d", "q"])
+    func everyInstructionAtEverySize(size: String) throws {
+        let cases: [(String, UInt64)] = [
+            ("load\(size) r1, $1", 1), ("mov\(size) r2, r1", 1), ("add\(size) r2, r1, r1", 1), ("add\(size) r2, $1", 1),
+            ("hamm\(size) r2, r1, r1, r1", 1), ("mload\(size) r2, $0", 2), ("mload\(size) r2, r3", 2), ("int\(size) $5", 1),
+            ("equ\(size) r0, r0, r9", 1),            // equal: falls through
+            ("inf\(size) r0, r0, r9", 2),            // 0 >= 0: taken
+            ("inf\(size) r0, r9, r9", 1),            // 0 < 0x10: falls through
+            ("mask\(size) r0, r0, r0, r9", 1),       // nothing required: passes, falls through
+            ("mask\(size) r9, r9, r0, r9", 2),       // 0x10's bits must be zero: taken
+            ("jmp\(size) r9", 2), ("jmp\(size) $next", 2),
+        ]
+        for (instruction, cost) in cases {
+            let (result, _) = try Harness().run("    loadw r9, $next\n    \(instruction)\nnext:\n    intq r0")
+            #expect(result.fault == nil, "\(instruction)")
+            #expect(result.cycles == 1 + cost + 1, "\(instruction)")
+            #expect(result.instructions == 3, "\(instruction)")
+        }
+    }
+}
+
+@Suite struct RobustnessTests {
+    /// Mangled sources never crash the assembler: they assemble or report located errors.
+    @Test func mangledSourcesGetDiagnosticsNotCrashes() throws {
+        let seed = try String(contentsOfFile: packageRoot + "/automata/ept-identity.s", encoding: .utf8)
+        var random = SplitMix64(seed: 99)
+        let pieces = ["$", ",", "r", "r99", "r6_9", ":", "(", ")", "<<", "0x", "'", "\"", ".equ", ".include", ".if", "//", "\u{e9}", "\t", "-", "~", "999999999999999999999", "loadq", "_"]
+        for _ in 0..<300 {
+            var scalars = Array(seed.unicodeScalars)
+            for _ in 0..<(1 + Int(random.next() % 6)) {
+                let at = Int(random.next() % UInt64(scalars.count))
+                if random.next() % 2 == 0 {
+                    scalars.insert(contentsOf: pieces[Int(random.next() % UInt64(pieces.count))].unicodeScalars, at: at)
+                } else {
+                    scalars.removeSubrange(at..<min(scalars.count, at + Int(random.next() % 8)))
+                }
+            }
+            let source = String(String.UnicodeScalarView(scalars))
+            let result = MPUAssembler.assemble(source: source, name: "mangled.s")
+            #expect(result.image != nil || result.errorCount > 0)
+            for diagnostic in result.diagnostics where diagnostic.severity == .error {
+                #expect(diagnostic.location != nil)
+                _ = diagnostic.rendered()
+            }
+        }
+    }
+
+    /// Corrupted images are rejected with an offset, never a crash; those that parse run.
+    @Test func corruptedImagesAreRejectedOrRun() throws {
+        let image = try Harness().automaton(String(contentsOfFile: packageRoot + "/automata/ept-identity.s", encoding: .utf8)).image
+        let bytes = image.serialized()
+        var random = SplitMix64(seed: 5)
+        let page = [UInt8](repeating: 0xff, count: 4096)
+        for round in 0..<2000 {
+            var mangled = bytes
+            switch round % 3 {
+            case 0: mangled[Int(random.next() % UInt64(mangled.count))] ^= UInt8(1 << (random.next() % 8))
+            case 1: mangled.removeLast(Int(random.next() % UInt64(mangled.count)))
+            default:
+                // Change a byte and reseal the checksum, so the structure checks are what answer.
+                mangled[Int(random.next() % UInt64(mangled.count - 4))] = UInt8(truncatingIfNeeded: random.next())
+                let crc = CRC32.checksum(mangled.dropLast(4))
+                mangled.replaceSubrange((mangled.count - 4)..., with: [UInt8(crc >> 24), UInt8((crc >> 16) & 0xff), UInt8((crc >> 8) & 0xff), UInt8(crc & 0xff)])
+            }
+            do {
+                let parsed = try MPUImage(parsing: mangled)
+                var alerts: [Alert] = []
+                _ = page.withUnsafeBytes { MPU().run(Automaton(image: parsed), page: $0.baseAddress!, pageAddress: 0, alerts: &alerts) }
+            } catch {
+                #expect(error.offset >= 0 && error.offset <= mangled.count)
+            }
+        }
+    }
+}
