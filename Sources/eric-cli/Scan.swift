@@ -95,6 +95,10 @@ struct Scan: ParsableCommand {
             progress?.update(done: done, total: total)
         })
         progress?.finish()
+        if statistics.pages == 0 {
+            let place = range.map { " in \($0)" } ?? ""
+            Console.error("\(dump): warning: nothing scanned: no whole 4 KiB page\(place) (\(statistics.skippedBytes) bytes outside whole pages)")
+        }
         if json {
             output.append(JSONLine.summary(statistics, automata: loaded, timing: model, jobs: jobs))
         } else {

@@ -10,18 +10,15 @@ struct MPUAs: ParsableCommand {
         commandName: "mpuas",
         abstract: "Assemble and disassemble ERIC MPU automata.",
         discussion: """
-            Assembles INPUT (MPU assembly, see docs/isa.md) into an image the MPU runs. With no
-            -o, -l or --map, writes INPUT's name with the output format's extension (.mpu,
-            .hex, .mem) in the current directory. `-o -` writes to standard output.
+            Assembles INPUT (MPU assembly, see docs/isa.md) into an image the MPU runs. With no -o, -l or --map, it writes INPUT's name with the output format's extension (.mpu, .hex, .mem) in the current directory; `-o -` writes to standard output.
 
             Examples:
-              mpuas automata/ept.s -o ept.mpu
-              mpuas -l automata/ept.s
-              mpuas -D VMCS_REVISION=0x15 automata/vmcs.s --format readmemh -o vmcs.mem
+              mpuas automata/ept-identity.s -o ept.mpu
+              mpuas -l automata/ept-identity.s
+              mpuas -D REVISION=0x15 my-automaton.s --format readmemh -o my.mem
               mpuas -d ept.mpu > ept-again.s
 
-            Exit status: 0 on success, 1 when the input has errors (each printed as
-            file:line:col: error: message), 64 for a command-line mistake.
+            Exit status: 0 on success, 1 when the input has errors (each printed as file:line:col: error: message), 64 for a command-line mistake.
             """)
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
