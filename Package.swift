@@ -29,6 +29,8 @@ let package = Package(
         // The cycle-counted MPU and the parallel page scanner. `hamm` is a popcount: use the
         // CPU's instruction (every x86-64 since 2008; Benchmarks/ builds its C baseline alike).
         .target(name: "MPUSim", dependencies: ["MPUISA", "CPrefetch"], swiftSettings: popcountSettings),
+        // Memory-dump readers (raw, LiME, ELF core) and writers.
+        .target(name: "Dumps", dependencies: ["MPUSim"]),
         // A cache prefetch hint for the scanner (Swift has no intrinsic for it).
         .target(name: "CPrefetch"),
         // Benchmarks (release builds; Benchmarks/run.sh runs them next to their baselines).
@@ -44,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "eric",
             dependencies: [
-                "MPUAsm", "MPUISA", "MPUSim", "AsmKit", "CLISupport",
+                "MPUAsm", "MPUISA", "MPUSim", "Dumps", "AsmKit", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/eric-cli"),
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),
         .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA"]),
+        .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "MPUISA", "TestSupport"]),
     ]
 )

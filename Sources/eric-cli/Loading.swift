@@ -1,5 +1,6 @@
 import AsmKit
 import CLISupport
+import Dumps
 import MPUAsm
 import MPUISA
 import MPUSim
@@ -26,12 +27,26 @@ func loadAutomaton(_ path: String, definitions: [Definition] = []) -> Automaton 
     return Automaton(image: image, name: image.metadata.name ?? stem)
 }
 
-func openDump(_ path: String) -> any PhysicalMemory {
+/// Opens a dump in any supported format; prints what could not be used as warnings, and
+/// exits with status 2 if nothing can.
+func openDump(_ path: String) -> MappedDump {
+    let dump: MappedDump
     do {
-        return try RawDump(path: path)
+        dump = try MappedDump(path: path)
     } catch {
-        Console.fail("\(path): error: cannot open dump: \(error.reason)", code: 2)
+        Console.fail(error.description, code: 2)
     }
+    for problem in dump.problems {
+        Console.error("\(path): warning: \(problem) (\(problem.skippedBytes) bytes not scanned)")
+    }
+    return dump
+}
+
+/// "LiME, 3 ranges, 1.00 GiB of memory".
+func describe(_ dump: MappedDump) -> String {
+    let bytes = dump.ranges.reduce(UInt64(0)) { $0 + $1.length }
+    let ranges = dump.ranges.count == 1 ? "1 range" : "\(dump.ranges.count) ranges"
+    return "\(dump.format.rawValue), \(ranges), \(formatBytes(bytes)) of memory"
 }
 
 func hex(_ value: UInt64, _ digits: Int = 1) -> String { "0x" + hexDigits(value, digits) }

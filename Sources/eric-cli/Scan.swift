@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLISupport
+import Dumps
 import Foundation
 import MPUISA
 import MPUSim
@@ -35,7 +36,7 @@ struct Scan: ParsableCommand {
 
     @OptionGroup var timing: TimingOptions
 
-    @Argument(help: "Memory dump (raw: file offset = physical address).")
+    @Argument(help: "Memory dump: raw (file offset = physical address), LiME, or an ELF core file (QEMU dump-guest-memory, /proc/vmcore); recognised from its content.")
     var dump: String
 
     func validate() throws {
@@ -102,14 +103,16 @@ struct Scan: ParsableCommand {
         if json {
             output.append(JSONLine.summary(statistics, automata: loaded, timing: model, jobs: jobs))
         } else {
-            output.append(summary(statistics, automata: loaded, timing: model, engines: engines))
+            output.append(summary(statistics, automata: loaded, timing: model, engines: engines, dump: memory))
         }
         output.flush()
         if findings > 0 { throw ExitCode(1) }
     }
 
-    func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, engines: PreparedEngines) -> String {
+    func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, engines: PreparedEngines, dump: MappedDump) -> String {
         var lines: [String] = [""]
+        let skippedInFile = dump.problems.reduce(UInt64(0)) { $0 + $1.skippedBytes }
+        lines.append("dump            \(self.dump) (\(describe(dump)))" + (skippedInFile > 0 ? "; \(skippedInFile) bytes unreadable, see the warnings" : ""))
         let skipped = s.skippedBytes > 0 ? "; \(s.skippedBytes) bytes outside whole pages not scanned" : ""
         lines.append("pages scanned   \(s.pages) (\(formatBytes(s.bytes)))\(skipped)")
         for (index, automaton) in automata.enumerated() {

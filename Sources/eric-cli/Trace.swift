@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLISupport
+import Dumps
 import MPUISA
 import Foundation
 import MPUSim
@@ -21,7 +22,7 @@ struct Trace: ParsableCommand {
     @Option(help: ArgumentHelp("Physical address of the page (4 KiB aligned; decimal or 0x hex).", valueName: "address"))
     var page: String
 
-    @Argument(help: "Memory dump (raw: file offset = physical address).")
+    @Argument(help: "Memory dump: raw, LiME or ELF core (recognised from its content).")
     var dump: String
 
     @OptionGroup var timing: TimingOptions
@@ -44,7 +45,7 @@ struct Trace: ParsableCommand {
         let model = timing.model
         let (result, alerts, steps) = MPU(timing: model).trace(automaton, page: range.bytes + Int(address - range.physicalStart), pageAddress: address)
 
-        var out = "automaton \(automaton.name) (\(self.automaton)), page \(hex(address)) of \(dump)\n"
+        var out = "automaton \(automaton.name) (\(self.automaton)), page \(hex(address)) of \(dump) (\(describe(memory)))\n"
         out += "timing \(model.name): \(model.clockHz / 1e6) MHz, host access \(model.hostAccess.rawValue)"
         out += model.hostAccess == .page ? " (page fetch \(model.pageFetchCycles) cycles before the run)\n" : " (\(model.pcieLatencyCycles) cycles per mload wait)\n"
         out += "start: pc \(hex(UInt64(automaton.image.entry), 4)), r1 = 0 (page cursor), r15 = \(hex(address)) (page base), other registers 0\n\n"

@@ -85,3 +85,48 @@ import Testing
         #expect(body(auto.stdout) == body(interpreted.stdout))
     }
 }
+
+@Suite struct DumpFormatCommandTests {
+    /// example.raw's first 384 KiB at 0 and its upper half at 16 GiB + 0x80000, as LiME.
+    func limeExample(truncatedBy cut: Int = 0) throws -> URL {
+        let raw = try Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/dumps/example.raw"))
+        func header(_ start: UInt64, _ end: UInt64) -> Data {
+            var data = Data()
+            for (value, size) in [(UInt64(0x4C69_4D45), 4), (1, 4), (start, 8), (end, 8), (0, 8)] {
+                for k in 0..<size { data.append(UInt8(truncatingIfNeeded: value >> UInt64(8 * k))) }
+            }
+            return data
+        }
+        var lime = header(0, 0x5_ffff) + raw.prefix(0x6_0000) + header(0x4_0008_0000, 0x4_000f_ffff) + raw.suffix(from: 0x8_0000)
+        lime.removeLast(cut)
+        let url = try temporaryDirectory().appendingPathComponent("example.lime")
+        try lime.write(to: url)
+        return url
+    }
+
+    @Test func limeFindingsCarryPhysicalAddresses() throws {
+        let run = try Run("eric", ["scan", "--automaton", "automata/ept-identity.s", try limeExample().path])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("0x0000000000010000  ept-identity"))
+        #expect(run.stdout.contains("0x0000000400080000  ept-identity"))
+        #expect(run.stdout.contains("(LiME, 2 ranges, 896.00 KiB of memory)"))
+        #expect(run.stderr.isEmpty)
+    }
+
+    @Test func truncatedLiMEIsScannedAsFarAsItIsValid() throws {
+        let run = try Run("eric", ["scan", "--automaton", "automata/ept-identity.s", try limeExample(truncatedBy: 5000).path])
+        #expect(run.status == 1)
+        // The second header sits after 32 + 0x60000 bytes.
+        #expect(run.stderr.contains("warning: at byte \(32 + 0x6_0000): LiME range [0x400080000, 0x4000fffff] runs past the end of the file: 519288 of 524288 bytes present"))
+        #expect(run.stdout.contains("0x0000000400080000  ept-identity"))
+        #expect(run.stdout.contains("5000 bytes unreadable, see the warnings"))
+    }
+
+    @Test func unusableDumpExitsTwoWithTheOffset() throws {
+        let url = try temporaryDirectory().appendingPathComponent("short.lime")
+        try Data([0x45, 0x4d, 0x69, 0x4c, 1, 0, 0, 0]).write(to: url)
+        let run = try Run("eric", ["scan", "--automaton", "automata/ept-identity.s", url.path])
+        #expect(run.status == 2)
+        #expect(run.stderr == "\(url.path): error: at byte 0: truncated LiME header: 8 of 32 bytes\n")
+    }
+}
