@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "MPUSim", dependencies: ["MPUISA", "CPrefetch"], swiftSettings: popcountSettings),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["MPUSim"]),
+        // Synthetic dumps with ground truth: `eric synth`, fixtures, benchmarks.
+        .target(name: "Synth", dependencies: ["Dumps"]),
         // A cache prefetch hint for the scanner (Swift has no intrinsic for it).
         .target(name: "CPrefetch"),
         // Benchmarks (release builds; Benchmarks/run.sh runs them next to their baselines).
@@ -46,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "eric",
             dependencies: [
-                "MPUAsm", "MPUISA", "MPUSim", "Dumps", "AsmKit", "CLISupport",
+                "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "AsmKit", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/eric-cli"),
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),
         .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA"]),
         .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport"]),
+        .testTarget(name: "AutomataTests", dependencies: ["Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "TestSupport"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "MPUISA", "TestSupport"]),
     ]
 )

@@ -77,19 +77,19 @@ enum NativeCode {
 
             """
         for n in 1...14 {
-            c += constants[UInt8(n)].map { "    const u64 r\(n) = \($0)u;\n" } ?? "    u64 r\(n) = \(start[n])u;\n"
+            c += constants[UInt8(n)].map { "    const u64 r\(n) = \($0)ull;\n" } ?? "    u64 r\(n) = \(start[n])ull;\n"
         }
         c += """
                 u64 r15 = s[15];
-                u64 cycles = \(skipped)u, instructions = \(skipped)u, reads = 0;
+                u64 cycles = \(skipped)ull, instructions = \(skipped)ull, reads = 0;
                 const u64 budget = s[20], penalty = s[21], mload = s[22];
                 u64 alerts = 0, t, v;
                 u64 pc;
                 static void *const labels[] = {
             """
         c += (0...count).map { "&&L\($0)" }.joined(separator: ",") + "};\n"
-        c += "    static const u64 safe_base[] = {" + safeBase.map { "\($0)u" }.joined(separator: ",") + "};\n"
-        c += "    static const u64 safe_mloads[] = {" + safeMloads.map { "\($0)u" }.joined(separator: ",") + "};\n"
+        c += "    static const u64 safe_base[] = {" + safeBase.map { "\($0)ull" }.joined(separator: ",") + "};\n"
+        c += "    static const u64 safe_mloads[] = {" + safeMloads.map { "\($0)ull" }.joined(separator: ",") + "};\n"
         c += """
                 #define SAVE() do { s[17]=cycles; s[18]=instructions; s[19]=reads; s[24]=alerts; } while (0)
                 #define YIELD(i) do { pc = (i); goto yield; } while (0)
@@ -101,18 +101,18 @@ enum NativeCode {
         func reg(_ number: UInt8) -> String { number == 0 ? "0" : "r\(number)" }
         func read(_ number: UInt8, _ shift: UInt8, _ mask: UInt64) -> String {
             if number == 0 { return "0" }
-            if let value = constants[number] { return "\((value >> UInt64(shift)) & mask)u" }
+            if let value = constants[number] { return "\((value >> UInt64(shift)) & mask)ull" }
             let shifted = shift == 0 ? "r\(number)" : "(r\(number) >> \(shift))"
-            return mask == .max ? shifted : "(\(shifted) & \(mask)u)"
+            return mask == .max ? shifted : "(\(shifted) & \(mask)ull)"
         }
         func write(_ op: MicroOp, _ value: String) -> String {
             // r0, and a constant register (only the prologue's immediate loads write one, with
             // the value it already holds): nothing to store.
             guard op.destination != 16, constants[op.destination] == nil else { return "(void)(\(value));" }
             let d = "r\(op.destination)"
-            let masked = op.mask == .max ? "(\(value))" : "((\(value)) & \(op.mask)u)"
+            let masked = op.mask == .max ? "(\(value))" : "((\(value)) & \(op.mask)ull)"
             if op.keep == 0 && op.destinationShift == 0 { return "\(d) = \(masked);" }
-            return "\(d) = (\(d) & \(op.keep)u) | (\(masked) << \(op.destinationShift));"
+            return "\(d) = (\(d) & \(op.keep)ull) | (\(masked) << \(op.destinationShift));"
         }
         func a(_ op: MicroOp) -> String { read(op.a, op.aShift, op.mask) }
         func b(_ op: MicroOp) -> String { read(op.b, op.bShift, op.mask) }
@@ -125,7 +125,7 @@ enum NativeCode {
             let step = "cycles += 1; instructions += 1;"
             /// Enters the path at a known instruction: a direct goto after the watchdog check.
             func enter(_ target: Int) -> String {
-                "if (cycles + \(safeBase[target])u + \(safeMloads[target])u * mload >= budget) YIELD(\(target)); goto L\(target);"
+                "if (cycles + \(safeBase[target])ull + \(safeMloads[target])ull * mload >= budget) YIELD(\(target)); goto L\(target);"
             }
             /// A jump taken to the target register's value, or a fall-through.
             func branch(_ condition: String) -> String {
@@ -137,7 +137,7 @@ enum NativeCode {
                 } else {
                     taken = """
                         t = \(reg(op.target));
-                                if ((t & 7) || t >= \(programBytes)u) YIELD(\(i));
+                                if ((t & 7) || t >= \(programBytes)ull) YIELD(\(i));
                                 cycles += 1 + penalty; instructions += 1; ENTER(t >> 3);
                         """
                 }
@@ -152,13 +152,13 @@ enum NativeCode {
             }
             switch op.handler {
             case .loadImmediate, .loadImmediateQ:
-                c += "    \(write(op, "\(op.immediate)u")) \(step)\n"
+                c += "    \(write(op, "\(op.immediate)ull")) \(step)\n"
             case .move, .moveQ, .moveN:
                 c += "    \(write(op, a(op))) \(step)\n"
             case .addRegisters, .addRegistersQ, .addRegistersN:
                 c += "    \(write(op, "\(a(op)) + \(b(op))")) \(step)\n"
             case .addImmediate, .addImmediateQ, .addImmediateN:
-                c += "    \(write(op, "\(a(op)) + \(op.immediate)u")) \(step)\n"
+                c += "    \(write(op, "\(a(op)) + \(op.immediate)ull")) \(step)\n"
             case .hamm, .hammQ:
                 c += "    \(write(op, "(u64)__builtin_popcountll((\(a(op)) ^ \(b(op))) & \(cc(op)))")) \(step)\n"
             case .mask, .maskQ, .maskN:
@@ -172,7 +172,7 @@ enum NativeCode {
             case .jumpImmediate:
                 c += "    cycles += 1 + penalty; instructions += 1; \(enter(Int(op.immediate)))\n"
             case .intRegister, .intImmediate:
-                let value = op.handler == .intImmediate ? "\(op.immediate)u" : a(op)
+                let value = op.handler == .intImmediate ? "\(op.immediate)ull" : a(op)
                 c += """
                         v = \(value);
                         if (v == 0) { \(step) SAVE(); return 0; }
@@ -191,10 +191,10 @@ enum NativeCode {
                 case .mload32, .mloadImmediate32: bytes = 4
                 default: bytes = 8
                 }
-                let offset = immediate ? "\(op.immediate)u" : reg(op.target)
+                let offset = immediate ? "\(op.immediate)ull" : reg(op.target)
                 c += """
                         t = \(offset);
-                        if (t > \(InstructionSet.pageBytes - bytes)u) YIELD(\(i));
+                        if (t > \(InstructionSet.pageBytes - bytes)ull) YIELD(\(i));
                         \(write(op, "ld(page, t, \(bytes))")) reads += 1; cycles += mload; instructions += 1;
 
                     """

@@ -61,7 +61,10 @@ import Testing
             default: lines.append("    equ\(size) \(register()), \(register()), r14")
             }
         }
-        lines += ["done:", "    intq r15", "    intq r0"]
+        // Raise every non-zero register, so that the whole final state is compared.
+        lines += ["done:", "    intq r15"]
+        for n in 1...14 { lines += ["    loadw r15, $.skip\(n)", "    infq r0, r\(n), r15", "    intq r\(n)", ".skip\(n):"] }
+        lines += ["    intq r0"]
         let automaton = try Harness().automaton(lines.joined(separator: "\n"))
         try compare([automaton], onePage(page), jobs: 1)
     }

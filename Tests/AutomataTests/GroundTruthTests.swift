@@ -1,0 +1,81 @@
+import Dumps
+import Foundation
+import MPUAsm
+import MPUISA
+import MPUSim
+import Synth
+import TestSupport
+import Testing
+
+/// The shipped automata, assembled from automata/*.s.
+let shipped: [Automaton] = {
+    let directory = packageRoot.appendingPathComponent("automata")
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".s") }.sorted() ?? []
+    return files.map { file in
+        let result = MPUAssembler.assemble(path: directory.appendingPathComponent(file).path)
+        guard let image = result.image else { fatalError("\(file): \(result.diagnostics.map(\.headline))") }
+        return Automaton(image: image)
+    }
+}()
+
+/// (address, "automaton/ALERT") for every finding of a scan.
+func findings(_ memory: any PhysicalMemory, engine: Engine = .automatic) -> (Set<String>, [FaultReport], ScanStatistics) {
+    var found = Set<String>()
+    var faults: [FaultReport] = []
+    let statistics = Scanner(automata: shipped, options: ScanOptions(jobs: 2, engine: engine)).run(memory) { event in
+        switch event {
+        case .finding(let f): found.insert("\(hexAddress(f.pageAddress)) \(shipped[f.automaton].name)/\(f.name ?? "?")")
+        case .fault(let f): faults.append(f)
+        }
+    }
+    return (found, faults, statistics)
+}
+
+func hexAddress(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+
+func expected(_ dump: SynthDump) -> Set<String> {
+    Set(dump.planted.flatMap { planted in planted.alerts.map { "\(hexAddress(planted.address)) \($0)" } })
+}
+
+@Suite struct GroundTruthTests {
+    @Test func everyShippedAutomatonIsThere() {
+        #expect(Set(shipped.map(\.name)) == ["ept", "ept-identity", "idt", "pml4", "vmcs"])
+    }
+
+    /// Every planted structure is found at its address with the right alert, and nothing
+    /// else is reported (no false positive), in raw, LiME and ELF form.
+    @Test(arguments: SynthDump.Format.allCases)
+    func everyPlantedStructureAndNothingElse(format: SynthDump.Format) throws {
+        let dump = SynthDump(seed: 2014, size: 32 << 20)
+        let path = try temporaryDirectory().appendingPathComponent("synth.\(format.rawValue)").path
+        try dump.write(to: path, format: format)
+        let memory = try MappedDump(path: path)
+        #expect(memory.problems.isEmpty)
+        let (found, faults, statistics) = findings(memory)
+        let want = expected(dump)
+        #expect(want.count >= 40)
+        #expect(found.subtracting(want).isEmpty, "false positives: \(found.subtracting(want).sorted())")
+        #expect(want.subtracting(found).isEmpty, "missed: \(want.subtracting(found).sorted())")
+        #expect(faults.isEmpty)
+        #expect(statistics.pages == (format == .raw ? (32 << 20) / 4096 + 512 : (32 << 20) / 4096))
+    }
+
+    @Test func otherSeedsToo() throws {
+        for seed: UInt64 in [1, 7, 99] {
+            let dump = SynthDump(seed: seed, size: 16 << 20)
+            let path = try temporaryDirectory().appendingPathComponent("synth.lime").path
+            try dump.write(to: path, format: .lime)
+            let (found, _, _) = findings(try MappedDump(path: path), engine: .interpreter)
+            #expect(found == expected(dump), "seed \(seed): extra \(found.subtracting(expected(dump)).sorted()), missed \(expected(dump).subtracting(found).sorted())")
+        }
+    }
+
+    @Test func sameSeedSameBytes() throws {
+        let a = try temporaryDirectory().appendingPathComponent("a.elf").path
+        let b = try temporaryDirectory().appendingPathComponent("b.elf").path
+        try SynthDump(seed: 5, size: 8 << 20).write(to: a, format: .elf)
+        try SynthDump(seed: 5, size: 8 << 20).write(to: b, format: .elf)
+        #expect(FileManager.default.contents(atPath: a) == FileManager.default.contents(atPath: b))
+        #expect(try SynthDump(seed: 5, size: 8 << 20).truthJSON(format: .elf) == SynthDump(seed: 5, size: 8 << 20).truthJSON(format: .elf))
+    }
+}
