@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "MPUSim", dependencies: ["MPUISA", "CPrefetch"], swiftSettings: popcountSettings),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["MPUSim"]),
+        // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
+        .target(name: "ShippedAutomata"),
         // Synthetic dumps with ground truth: `eric synth`, fixtures, benchmarks.
         .target(name: "Synth", dependencies: ["Dumps"]),
         // A cache prefetch hint for the scanner (Swift has no intrinsic for it).
@@ -48,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "eric",
             dependencies: [
-                "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "AsmKit", "CLISupport",
+                "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/eric-cli"),
@@ -58,7 +60,7 @@ let package = Package(
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),
         .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA"]),
         .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport"]),
-        .testTarget(name: "AutomataTests", dependencies: ["Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "TestSupport"]),
+        .testTarget(name: "AutomataTests", dependencies: ["Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "MPUISA", "TestSupport"]),
     ]
 )

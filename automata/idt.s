@@ -33,6 +33,9 @@ start:
     loadd r8, $0x70000         // selector TI and RPL
     loadd r9, $0xffff7fff
     loadw r13, $0xff0          // last gate's offset
+    mloadq r14, $0             // gate 0 (#DE) is always present: reject at once if not
+    maskq r14, r5, r0, r12
+    jmpw $no_match
 gate:
     mloadq r14, r1
     addw r1, $8

@@ -20,10 +20,13 @@
 .equ MAX_KERNEL, 128
 .endif
 
+// The kernel half is scanned first: most pages fail there, and its count is checked before
+// the user half is read.
 // Registers: r1 cursor, r3 counters (w slots: 0 user, 1 kernel, 2 self-references),
 // r4 entry, r5 scratch, r6 byte constants (r6_0 0x03 P and RW, r6_1 0x80 PS, r6_2 0x04 US),
 // r7 previous entry, r8 address bits 12-51, r9_1 bits 46-51 in the high dword,
-// r9_0 0x800 (first kernel entry), r15 the page's own address; r2, r10-r14 jump targets.
+// r9_0 0x800 (first kernel entry), r13 the current half's last offset, r15 the page's own
+// address; r2, r10-r12, r14 jump targets.
 start:
     loadd r6_0, $0x00048003
     loadd r8_0, $0xfffff000
@@ -36,6 +39,7 @@ start:
     loadw r12, $entry
     loadw r13, $0xff8
     loadw r14, $self_reference
+    loadw r1, $0x800           // the kernel half first: most pages are rejected there
 entry:
     mloadq r4, r1
     infq r0, r4, r10           // zero: next
@@ -60,18 +64,26 @@ self_reference:
     addw r3_2, $1
 next:
     addw r1, $8
-    infw r13, r1, r12          // while r1 <= 0xff8
+    infw r13, r1, r12          // until the end of the current half
+    loadw r5, $0x7f8
+    loadw r4, $kernel_done
+    equw r13, r5, r4           // the kernel half was just scanned
 
-    loadw r5, $MIN_KERNEL - 1
-    infw r5, r3_1, r2          // fewer than MIN_KERNEL kernel entries
-    loadw r5, $MAX_KERNEL + 1
-    infw r3_1, r5, r2          // more than MAX_KERNEL
-    loadw r11, $windows
+    loadw r11, $windows        // both halves scanned
     equw r3_2, r0, r11         // a self-reference
     intb $PML4
     intq r0
 windows:
     intb $PML4_SELFREF
     intq r0
+
+kernel_done:
+    loadw r5, $MIN_KERNEL - 1
+    infw r5, r3_1, r2          // fewer than MIN_KERNEL kernel entries
+    loadw r5, $MAX_KERNEL + 1
+    infw r3_1, r5, r2          // more than MAX_KERNEL
+    loadw r1, $0               // now the user half
+    loadw r13, $0x7f8
+    jmpw $entry
 no_match:
     intq r0

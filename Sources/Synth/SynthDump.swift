@@ -25,17 +25,18 @@ public struct SynthDump: Sendable {
     public let planted: [Planted]
     let structures: [UInt64: Page]
 
-    static let hole: UInt64 = 2 << 20
+    /// The hole between the two ranges: 2 MiB, or a quarter of a small dump.
+    var hole: UInt64 { min(2 << 20, size / 4) }
     /// Host memory the planted tables point into: 64 GiB.
     static let hostPages: UInt64 = 1 << 24
 
-    /// `size`: a positive multiple of 4 MiB.
+    /// `size`: a positive multiple of 1 MiB.
     public init(seed: UInt64, size: UInt64) {
-        precondition(size > 0 && size % (4 << 20) == 0, "size must be a positive multiple of 4 MiB")
+        precondition(size > 0 && size % (1 << 20) == 0, "size must be a positive multiple of 1 MiB")
         self.seed = seed
         self.size = size
         let half = size / 2
-        ranges = [(0, half), (half + SynthDump.hole, half)]
+        ranges = [(0, half), (half + min(2 << 20, size / 4), half)]
         var random = SplitMix64(seed: seed ^ 0x5EED_0F_E41C)
 
         // Free page addresses, drawn without repeats.
@@ -151,7 +152,7 @@ public struct SynthDump: Sendable {
         switch format {
         case .raw:
             try emitRange(ranges[0])
-            for _ in stride(from: UInt64(0), to: SynthDump.hole, by: 4096) { try emit([UInt8](repeating: 0, count: 4096)) }
+            for _ in stride(from: UInt64(0), to: hole, by: 4096) { try emit([UInt8](repeating: 0, count: 4096)) }
             try emitRange(ranges[1])
         case .lime:
             for range in ranges {

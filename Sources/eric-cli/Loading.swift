@@ -4,6 +4,32 @@ import Dumps
 import MPUAsm
 import MPUISA
 import MPUSim
+import ShippedAutomata
+
+/// The automata built into `eric`, assembled with `definitions` (as `-D` gives them).
+func shippedAutomata(definitions: [Definition] = []) -> [Automaton] {
+    ShippedAutomata.sources.map { file, source in
+        let name = String(file.dropLast(2))
+        let result = MPUAssembler.assemble(source: source, name: "<shipped>/" + file, options: AssemblerOptions(definitions: definitions))
+        for diagnostic in result.diagnostics { Console.error(diagnostic.rendered()) }
+        guard let image = result.image else { Console.fail("eric: error: the shipped automaton '\(name)' does not assemble with these -D definitions", code: 2) }
+        return Automaton(image: image, name: name)
+    }
+}
+
+func parseDefinitions(_ texts: [String]) -> [Definition] {
+    texts.map { text in
+        do { return try Definition(parsing: text) } catch { Console.fail("eric: error: \(error)", code: 2) }
+    }
+}
+
+/// A file, or the name of a shipped automaton when no such file exists.
+func loadAutomatonOrShipped(_ argument: String, definitions: [Definition]) -> Automaton {
+    if !SourceProvider.fileSystem.exists(argument), let shipped = shippedAutomata(definitions: definitions).first(where: { $0.name == argument }) {
+        return shipped
+    }
+    return loadAutomaton(argument, definitions: definitions)
+}
 
 /// Loads an automaton from an image (`.mpu`, recognised by its magic) or assembles it from
 /// source; on failure prints the diagnostics and exits with status 2.

@@ -3,7 +3,9 @@ import CLISupport
 import Dumps
 import Foundation
 import MPUISA
+import MPUAsm
 import MPUSim
+import ShippedAutomata
 
 struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,13 +16,26 @@ struct Scan: ParsableCommand {
             scanned, hits per automaton, MPU instructions and cycles, the device time they
             imply at the device's clock (docs/timing.md), and the time and rate here.
 
+            The shipped automata (see `eric automata`) run unless --automata picks some or
+            none; --automaton adds a file, or replaces the shipped automaton of the same name.
+
             Exit status: 0 scanned and nothing found, 1 findings, 2 an error.
 
-            Example: eric scan --automaton automata/ept-identity.s --jobs 2 dump.raw
+            Examples:
+              eric scan dump.raw
+              eric scan --automata ept,vmcs --jobs 2 --json guest.elf
+              eric scan -D EXTRA_REVISION=0x4 --automata vmcs dump.lime
+              eric scan --automata none --automaton my.s dump.raw
             """)
 
-    @Option(name: .customLong("automaton"), help: ArgumentHelp("An automaton to run: an image (.mpu) or MPU assembly source. Repeat for several.", valueName: "file"))
-    var automata: [String] = []
+    @Option(help: ArgumentHelp("Shipped automata to run, comma-separated (default: all; 'none' for only --automaton files).", valueName: "names"))
+    var automata: String?
+
+    @Option(name: .customLong("automaton"), help: ArgumentHelp("An automaton file to run too: an image (.mpu) or MPU assembly source. Repeat for several.", valueName: "file"))
+    var automatonFiles: [String] = []
+
+    @Option(name: .customShort("D"), help: ArgumentHelp("Define a constant for the automata's sources (e.g. -D EXTRA_REVISION=0x4).", valueName: "name[=value]"))
+    var definitions: [String] = []
 
     @Option(help: ArgumentHelp("Scan only physical addresses START <= a < END (decimal or 0x hex; K/M/G suffixes).", valueName: "start-end"))
     var range: String?
@@ -40,10 +55,33 @@ struct Scan: ParsableCommand {
     var dump: String
 
     func validate() throws {
-        if automata.isEmpty { throw ValidationError("give at least one --automaton") }
+        if let automata, automata != "none" {
+            let known = ShippedAutomata.sources.map { String($0.file.dropLast(2)) }
+            for name in automata.split(separator: ",") where !known.contains(String(name)) {
+                throw ValidationError("unknown automaton '\(name)' (shipped: \(known.joined(separator: ", ")))")
+            }
+        }
+        if automata == "none" && automatonFiles.isEmpty { throw ValidationError("--automata none needs at least one --automaton file") }
         if jobs < 0 { throw ValidationError("--jobs must be 0 (one per core) or more") }
         if Engine(rawValue: engine) == nil { throw ValidationError("--engine must be auto, interpreter or compiled, not '\(engine)'") }
         if let range { _ = try Scan.parseRange(range) }
+    }
+
+    /// The shipped automata asked for, then the files (a file replaces the shipped automaton
+    /// of the same name).
+    func selectedAutomata() -> [Automaton] {
+        let defined = parseDefinitions(definitions)
+        let names = automata.map { $0 == "none" ? [] : $0.split(separator: ",").map(String.init) }
+        var selected = shippedAutomata(definitions: defined).filter { names?.contains($0.name) ?? true }
+        for file in automatonFiles {
+            let automaton = loadAutomaton(file, definitions: defined)
+            if let index = selected.firstIndex(where: { $0.name == automaton.name }) {
+                selected[index] = automaton
+            } else {
+                selected.append(automaton)
+            }
+        }
+        return selected
     }
 
     static func parseRange(_ text: String) throws -> Range<UInt64> {
@@ -57,7 +95,7 @@ struct Scan: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = automata.map { loadAutomaton($0) }
+        let loaded = selectedAutomata()
         let memory = openDump(dump)
         let model = timing.model
         let options = ScanOptions(timing: model, window: try range.map(Scan.parseRange), jobs: jobs, engine: Engine(rawValue: engine)!)

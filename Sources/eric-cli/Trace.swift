@@ -16,8 +16,11 @@ struct Trace: ParsableCommand {
             Example: eric trace --automaton automata/ept-identity.s --page 0x200000 dump.raw
             """)
 
-    @Option(help: ArgumentHelp("The automaton: an image (.mpu) or MPU assembly source.", valueName: "file"))
+    @Option(help: ArgumentHelp("The automaton: an image (.mpu), MPU assembly source, or the name of a shipped one.", valueName: "file"))
     var automaton: String
+
+    @Option(name: .customShort("D"), help: ArgumentHelp("Define a constant for the automaton's source.", valueName: "name[=value]"))
+    var definitions: [String] = []
 
     @Option(help: ArgumentHelp("Physical address of the page (4 KiB aligned; decimal or 0x hex).", valueName: "address"))
     var page: String
@@ -36,7 +39,7 @@ struct Trace: ParsableCommand {
 
     func run() throws {
         let address = parseNumber(page)!
-        let automaton = loadAutomaton(self.automaton)
+        let automaton = loadAutomatonOrShipped(self.automaton, definitions: parseDefinitions(definitions))
         let memory = openDump(dump)
         guard let range = memory.ranges.first(where: { $0.physicalStart <= address && address + 4096 <= $0.physicalEnd }) else {
             let extent = memory.ranges.map { "\(hex($0.physicalStart))-\(hex($0.physicalEnd))" }.joined(separator: ", ")

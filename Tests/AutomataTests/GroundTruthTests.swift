@@ -3,6 +3,7 @@ import Foundation
 import MPUAsm
 import MPUISA
 import MPUSim
+import ShippedAutomata
 import Synth
 import TestSupport
 import Testing
@@ -77,5 +78,17 @@ func expected(_ dump: SynthDump) -> Set<String> {
         try SynthDump(seed: 5, size: 8 << 20).write(to: b, format: .elf)
         #expect(FileManager.default.contents(atPath: a) == FileManager.default.contents(atPath: b))
         #expect(try SynthDump(seed: 5, size: 8 << 20).truthJSON(format: .elf) == SynthDump(seed: 5, size: 8 << 20).truthJSON(format: .elf))
+    }
+}
+
+@Suite struct EmbeddedAutomataTests {
+    /// `eric` carries the automata as text: they must be today's files.
+    @Test func embeddedSourcesMatchTheFiles() throws {
+        let directory = packageRoot.appendingPathComponent("automata")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".s") }.sorted()
+        #expect(ShippedAutomata.sources.map(\.file) == files, "run scripts/embed-automata.py")
+        for (file, source) in ShippedAutomata.sources {
+            #expect(source == (try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)), "\(file) changed: run scripts/embed-automata.py")
+        }
     }
 }

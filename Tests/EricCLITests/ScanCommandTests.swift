@@ -5,7 +5,7 @@ import Testing
 @Suite struct ScanCommandTests {
     @Test func findingsTableSummaryAndExitOne() throws {
         let dump = try identityDump()
-        let run = try Run("eric", ["scan", "--automaton", "automata/ept-identity.s", dump.path])
+        let run = try Run("eric", ["scan", "--automata", "ept-identity", dump.path])
         #expect(run.status == 1)
         #expect(run.stdout.contains("0x0000000000200000  ept-identity          EPT_IDENTITY_PT             0x10\n"))
         #expect(run.stdout.contains("pages scanned   1024 (4.00 MiB)\n"))
@@ -17,7 +17,7 @@ import Testing
     @Test func jsonLinesAreTheSameForAnyJobCount() throws {
         let dump = try identityDump()
         func lines(_ jobs: String) throws -> [String] {
-            let run = try Run("eric", ["scan", "--json", "--jobs", jobs, "--automaton", "automata/ept-identity.s", dump.path])
+            let run = try Run("eric", ["scan", "--json", "--jobs", jobs, "--automata", "ept-identity", dump.path])
             #expect(run.status == 1)
             // host_seconds is the only field that may differ between runs.
             return run.stdout.split(separator: "\n").map { $0.replacingOccurrences(of: #""host_seconds":[0-9.e-]+,"#, with: "", options: .regularExpression) }
@@ -32,7 +32,7 @@ import Testing
 
     @Test func rangeWithNothingFoundExitsZero() throws {
         let dump = try identityDump()
-        let run = try Run("eric", ["scan", "--range", "0-1M", "--automaton", "automata/ept-identity.s", dump.path])
+        let run = try Run("eric", ["scan", "--range", "0-1M", "--automata", "ept-identity", dump.path])
         #expect(run.status == 0)
         #expect(run.stdout.contains("pages scanned   256 (1.00 MiB)\n"))
     }
@@ -41,25 +41,88 @@ import Testing
         (["--range", "2M-1M"], "--range '2M-1M': the start must be below the end"),
         (["--range", "abc"], "--range 'abc' is not START-END"),
         (["--jobs=-1"], "--jobs must be 0 (one per core) or more"),
-        ([], "give at least one --automaton"),
+        (["--automata", "ept,bogus"], "unknown automaton 'bogus' (shipped: ept-identity, ept, idt, pml4, vmcs)"),
+        (["--automata", "none"], "--automata none needs at least one --automaton file"),
+        (["-D", "9=1"], "'9' is not a symbol name"),
     ])
     func badOptionsExitTwo(_ options: [String], _ message: String) throws {
         let dump = try identityDump()
-        let automaton = options.isEmpty ? [] : ["--automaton", "automata/ept-identity.s"]
-        let run = try Run("eric", ["scan"] + automaton + options + [dump.path])
+        let run = try Run("eric", ["scan"] + options + [dump.path])
         #expect(run.status == 2)
         #expect(run.stderr.contains(message), "\(run.stderr)")
     }
 }
 
+/// The findings of a JSON scan as "0xADDRESS automaton/ALERT".
+func findingSet(_ jsonLines: String) -> Set<String> {
+    Set(jsonLines.split(separator: "\n").filter { $0.contains(#""type":"finding""#) }.compactMap { line -> String? in
+        guard let page = line.firstMatch(of: /"page":(\d+)/), let automaton = line.firstMatch(of: /"automaton":"([^"]+)"/),
+              let name = line.firstMatch(of: /"name":"([^"]+)"/) else { return nil }
+        return "0x\(String(UInt64(page.1)!, radix: 16)) \(automaton.1)/\(name.1)"
+    })
+}
+
+/// What a ground-truth file (eric synth) says the shipped automata must find.
+func truthSet(_ url: URL) throws -> Set<String> {
+    struct Truth: Decodable { struct Planted: Decodable { var address: UInt64; var alerts: [String] }; var structures: [Planted] }
+    let truth = try JSONDecoder().decode(Truth.self, from: Data(contentsOf: url))
+    return Set(truth.structures.flatMap { planted in planted.alerts.map { "0x\(String(planted.address, radix: 16)) \($0)" } })
+}
+
 @Suite struct ExampleDumpTests {
-    /// Fixtures/dumps/make-example.py plants two identity tables and four near misses.
-    @Test func findsExactlyThePlantedTables() throws {
-        let run = try Run("eric", ["scan", "--json", "--automaton", "automata/ept-identity.s", "Fixtures/dumps/example.raw"])
+    /// The README's bundled example: exactly what its ground truth lists.
+    @Test func findsExactlyThePlantedStructures() throws {
+        let run = try Run("eric", ["scan", "--json", "Fixtures/dumps/example.raw"])
         #expect(run.status == 1)
-        let pages = run.stdout.split(separator: "\n").filter { $0.contains(#""type":"finding""#) }
-            .compactMap { $0.firstMatch(of: /"page":(\d+)/).map { UInt64($0.1)! } }
-        #expect(pages == [0x10000, 0x80000])
+        let truth = try truthSet(packageRoot.appendingPathComponent("Fixtures/dumps/example.raw.truth.json"))
+        #expect(truth.count == 20)
+        #expect(findingSet(run.stdout) == truth)
+    }
+
+    @Test func automataListsTheShippedOnes() throws {
+        let run = try Run("eric", ["automata"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("vmcs: VMCS regions of known layouts"))
+        #expect(run.stdout.contains("  0x2f  VMXON: VMXON region"))
+    }
+}
+
+@Suite struct DumpFormatCommandTests {
+    func synth(_ format: String, extra: [String] = []) throws -> URL {
+        let url = try temporaryDirectory().appendingPathComponent("guest.\(format)")
+        let run = try Run("eric", ["synth", "--seed", "11", "--size", "16M", "--format", format, "-o", url.path] + extra)
+        #expect(run.status == 0, "\(run.stderr)")
+        return url
+    }
+
+    @Test(arguments: ["raw", "lime", "elf"])
+    func synthesizedDumpsGiveTheirGroundTruth(format: String) throws {
+        let url = try synth(format)
+        let run = try Run("eric", ["scan", "--json", url.path])
+        #expect(run.status == 1)
+        #expect(findingSet(run.stdout) == (try truthSet(URL(fileURLWithPath: url.path + ".truth.json"))))
+        // Physical addresses, not file offsets: the second range starts at 8 MiB + the 2 MiB hole.
+        #expect(findingSet(run.stdout).contains { $0.hasPrefix("0xa") || $0.hasPrefix("0xb") || $0.hasPrefix("0xc") || $0.hasPrefix("0xd") || $0.hasPrefix("0xe") || $0.hasPrefix("0xf") || $0.hasPrefix("0x1") })
+    }
+
+    @Test func truncatedLiMEIsScannedAsFarAsItIsValid() throws {
+        let url = try synth("lime")
+        var bytes = try Data(contentsOf: url)
+        bytes.removeLast(5000)
+        try bytes.write(to: url)
+        let run = try Run("eric", ["scan", url.path])
+        // The second header sits after 32 + 8 MiB bytes; its range starts at 8 MiB + 2 MiB.
+        #expect(run.stderr.contains("warning: at byte \(32 + (8 << 20)): LiME range [0xa00000, 0x11fffff] runs past the end of the file: \((8 << 20) - 5000) of \(8 << 20) bytes present"))
+        #expect(run.stdout.contains("5000 bytes unreadable, see the warnings"))
+        #expect(run.status == 1)
+    }
+
+    @Test func unusableDumpExitsTwoWithTheOffset() throws {
+        let url = try temporaryDirectory().appendingPathComponent("short.lime")
+        try Data([0x45, 0x4d, 0x69, 0x4c, 1, 0, 0, 0]).write(to: url)
+        let run = try Run("eric", ["scan", url.path])
+        #expect(run.status == 2)
+        #expect(run.stderr == "\(url.path): error: at byte 0: truncated LiME header: 8 of 32 bytes\n")
     }
 }
 
@@ -69,7 +132,7 @@ import Testing
     @Test func withoutACompiler() throws {
         let cache = try temporaryDirectory().path
         let environment = ["CC": "false", "ERIC_CACHE_DIR": cache]
-        let arguments = ["scan", "--automaton", "automata/ept-identity.s", "Fixtures/dumps/example.raw"]
+        let arguments = ["scan", "Fixtures/dumps/example.raw"]
         let auto = try Run("eric", arguments, environment: environment)
         #expect(auto.status == 1)
         #expect(auto.stdout.contains("engine: interpreter)"))
@@ -83,50 +146,5 @@ import Testing
         func body(_ text: String) -> String { text.split(separator: "\n").filter { !$0.hasPrefix("host time") }.joined(separator: "\n") }
         #expect(body(withCompiler.stdout) == body(interpreted.stdout))
         #expect(body(auto.stdout) == body(interpreted.stdout))
-    }
-}
-
-@Suite struct DumpFormatCommandTests {
-    /// example.raw's first 384 KiB at 0 and its upper half at 16 GiB + 0x80000, as LiME.
-    func limeExample(truncatedBy cut: Int = 0) throws -> URL {
-        let raw = try Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/dumps/example.raw"))
-        func header(_ start: UInt64, _ end: UInt64) -> Data {
-            var data = Data()
-            for (value, size) in [(UInt64(0x4C69_4D45), 4), (1, 4), (start, 8), (end, 8), (0, 8)] {
-                for k in 0..<size { data.append(UInt8(truncatingIfNeeded: value >> UInt64(8 * k))) }
-            }
-            return data
-        }
-        var lime = header(0, 0x5_ffff) + raw.prefix(0x6_0000) + header(0x4_0008_0000, 0x4_000f_ffff) + raw.suffix(from: 0x8_0000)
-        lime.removeLast(cut)
-        let url = try temporaryDirectory().appendingPathComponent("example.lime")
-        try lime.write(to: url)
-        return url
-    }
-
-    @Test func limeFindingsCarryPhysicalAddresses() throws {
-        let run = try Run("eric", ["scan", "--automaton", "automata/ept-identity.s", try limeExample().path])
-        #expect(run.status == 1)
-        #expect(run.stdout.contains("0x0000000000010000  ept-identity"))
-        #expect(run.stdout.contains("0x0000000400080000  ept-identity"))
-        #expect(run.stdout.contains("(LiME, 2 ranges, 896.00 KiB of memory)"))
-        #expect(run.stderr.isEmpty)
-    }
-
-    @Test func truncatedLiMEIsScannedAsFarAsItIsValid() throws {
-        let run = try Run("eric", ["scan", "--automaton", "automata/ept-identity.s", try limeExample(truncatedBy: 5000).path])
-        #expect(run.status == 1)
-        // The second header sits after 32 + 0x60000 bytes.
-        #expect(run.stderr.contains("warning: at byte \(32 + 0x6_0000): LiME range [0x400080000, 0x4000fffff] runs past the end of the file: 519288 of 524288 bytes present"))
-        #expect(run.stdout.contains("0x0000000400080000  ept-identity"))
-        #expect(run.stdout.contains("5000 bytes unreadable, see the warnings"))
-    }
-
-    @Test func unusableDumpExitsTwoWithTheOffset() throws {
-        let url = try temporaryDirectory().appendingPathComponent("short.lime")
-        try Data([0x45, 0x4d, 0x69, 0x4c, 1, 0, 0, 0]).write(to: url)
-        let run = try Run("eric", ["scan", "--automaton", "automata/ept-identity.s", url.path])
-        #expect(run.status == 2)
-        #expect(run.stderr == "\(url.path): error: at byte 0: truncated LiME header: 8 of 32 bytes\n")
     }
 }
