@@ -39,6 +39,8 @@ public struct MappedDump: PhysicalMemory {
     /// What could not be used (a partially readable dump is scanned as far as it is valid).
     public let problems: [DumpProblem]
 
+    public func release(_ bytes: UnsafeRawPointer, count: Int) { file.release(bytes, count: count) }
+
     /// Opens a dump, recognising its format from its content.
     public init(path: String, populate: Bool = false) throws(DumpError) {
         let file: MappedFile

@@ -25,6 +25,13 @@ public struct MemoryRange: @unchecked Sendable, Hashable {
 /// their own lifetime; scanning reads it in place, without copying.
 public protocol PhysicalMemory: Sendable {
     var ranges: [MemoryRange] { get }
+    /// Called once bytes have been scanned: a file mapping can drop them from memory so
+    /// that a scan's footprint does not grow with the dump.
+    func release(_ bytes: UnsafeRawPointer, count: Int)
+}
+
+extension PhysicalMemory {
+    public func release(_ bytes: UnsafeRawPointer, count: Int) {}
 }
 
 public struct MappingError: Error, Sendable, CustomStringConvertible {
@@ -62,6 +69,17 @@ public final class MappedFile: @unchecked Sendable {
     deinit {
         if let bytes { munmap(UnsafeMutableRawPointer(mutating: bytes), size) }
     }
+
+    /// Drops the whole system pages inside `bytes ..< bytes + count` from this process's
+    /// memory; reading them again reads the file again. (Only for this read-only file
+    /// mapping: on anonymous memory MADV_DONTNEED would discard the data.)
+    public func release(_ bytes: UnsafeRawPointer, count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: bytes) + page - 1) / page * page
+        let end = (Int(bitPattern: bytes) + count) / page * page
+        guard end > start, let base = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        madvise(base, end - start, MADV_DONTNEED)
+    }
 }
 
 /// A raw dump: file offset = physical address, one range from 0.
@@ -76,6 +94,8 @@ public struct RawDump: PhysicalMemory {
         guard let bytes = file.bytes else { return [] }
         return [MemoryRange(physicalStart: 0, length: UInt64(file.size), bytes: bytes)]
     }
+
+    public func release(_ bytes: UnsafeRawPointer, count: Int) { file.release(bytes, count: count) }
 }
 
 /// Memory held in an array (tests, generated pages).

@@ -145,7 +145,8 @@ public struct Scanner: Sendable {
         return (chunks, skipped)
     }
 
-    func scan(_ chunk: Chunk, mpu: MPU, natives: [NativeFunction?], alerts: inout [Alert]) -> ChunkResult {
+    func scan(_ chunk: Chunk, in memory: any PhysicalMemory, mpu: MPU, natives: [NativeFunction?], alerts: inout [Alert]) -> ChunkResult {
+        defer { memory.release(chunk.bytes, count: chunk.pages * InstructionSet.pageBytes) }
         var result = ChunkResult(statistics: Array(repeating: AutomatonStatistics(), count: automata.count))
         let fetch = UInt64(options.timing.pageFetchCycles)
         // Plain pointers to the programs: `automata` keeps them alive for the whole scan.
@@ -254,7 +255,7 @@ public struct Scanner: Sendable {
 
         if jobs == 1 {
             var alerts: [Alert] = []
-            for chunk in chunks { absorb(scan(chunk, mpu: mpu, natives: natives, alerts: &alerts)) }
+            for chunk in chunks { absorb(scan(chunk, in: memory, mpu: mpu, natives: natives, alerts: &alerts)) }
         } else {
             let board = ResultBoard(count: chunks.count, window: jobs * 4)
             let scanner = self
@@ -264,7 +265,7 @@ public struct Scanner: Sendable {
                 Thread {
                     var alerts: [Alert] = []
                     while let index = board.take() {
-                        board.put(index, scanner.scan(plan.value[index], mpu: mpu, natives: compiled.value, alerts: &alerts))
+                        board.put(index, scanner.scan(plan.value[index], in: memory, mpu: mpu, natives: compiled.value, alerts: &alerts))
                     }
                 }.start()
             }
