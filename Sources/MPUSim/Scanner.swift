@@ -80,14 +80,18 @@ public struct ScanOptions: Sendable {
     public var chunkPages: Int
     /// Compiled code or the interpreter: the results are the same, only the speed differs.
     public var engine: Engine
+    /// Reuse an automaton's run on every zero page when it cannot depend on the address
+    /// (ZeroPage.swift): the results are the same, only the speed differs.
+    public var reuseZeroPageRuns: Bool
 
     public init(timing: TimingModel = .slides, window: Range<UInt64>? = nil, jobs: Int = 0, chunkPages: Int = 256,
-                engine: Engine = .automatic) {
+                engine: Engine = .automatic, reuseZeroPageRuns: Bool = true) {
         self.timing = timing
         self.window = window
         self.jobs = jobs
         self.chunkPages = chunkPages
         self.engine = engine
+        self.reuseZeroPageRuns = reuseZeroPageRuns
     }
 }
 
@@ -145,7 +149,8 @@ public struct Scanner: Sendable {
         return (chunks, skipped)
     }
 
-    func scan(_ chunk: Chunk, in memory: any PhysicalMemory, mpu: MPU, natives: [NativeFunction?], alerts: inout [Alert]) -> ChunkResult {
+    func scan(_ chunk: Chunk, in memory: any PhysicalMemory, mpu: MPU, natives: [NativeFunction?], zeroRuns: [ZeroPageResult?],
+              alerts: inout [Alert]) -> ChunkResult {
         defer { memory.release(chunk.bytes, count: chunk.pages * InstructionSet.pageBytes) }
         var result = ChunkResult(statistics: Array(repeating: AutomatonStatistics(), count: automata.count))
         let fetch = UInt64(options.timing.pageFetchCycles)
@@ -155,6 +160,7 @@ public struct Scanner: Sendable {
         var observer = NoObserver()
         // C function pointers are plain values: no reference counting per page.
         let entries = natives.map { $0?.entry }
+        let reusesZeroRuns = zeroRuns.contains { $0 != nil }
         let state = UnsafeMutablePointer<UInt64>.allocate(capacity: NativeCode.Layout.size / 8)
         defer { state.deallocate() }
         mpu.prepare(nativeState: state)
@@ -166,11 +172,18 @@ public struct Scanner: Sendable {
                 // now, so that its cache miss overlaps these runs (4 measured best; Benchmarks/).
                 if index + 4 < chunk.pages { eric_prefetch(page + 4 * InstructionSet.pageBytes) }
                 clock += fetch
+                let zero = reusesZeroRuns && isZeroPage(page)
                 for automatonIndex in 0..<programs.count {
                     if !alerts.isEmpty { alerts.removeAll(keepingCapacity: true) }
-                    let run = entries[automatonIndex].map {
-                        mpu.run(programs[automatonIndex], native: $0, state: state, page: page, pageAddress: address, alerts: &alerts)
-                    } ?? mpu.run(programs[automatonIndex], page: page, pageAddress: address, alerts: &alerts, observer: &observer)
+                    let run: RunResult
+                    if zero, let reused = zeroRuns[automatonIndex] {
+                        run = reused.run
+                        alerts += reused.alerts
+                    } else if let entry = entries[automatonIndex] {
+                        run = mpu.run(programs[automatonIndex], native: entry, state: state, page: page, pageAddress: address, alerts: &alerts)
+                    } else {
+                        run = mpu.run(programs[automatonIndex], page: page, pageAddress: address, alerts: &alerts, observer: &observer)
+                    }
                     if !alerts.isEmpty || run.fault != nil {
                         record(alerts, run, page: address, automaton: automatonIndex, clock: clock, into: &result.events)
                         statistics[automatonIndex].alerts += UInt64(alerts.count)
@@ -225,6 +238,7 @@ public struct Scanner: Sendable {
                     onEvent: (ScanEvent) -> Void = { _ in },
                     onProgress: (UInt64, UInt64) -> Void = { _, _ in }) -> ScanStatistics {
         let natives = (engines ?? (try? prepare()) ?? PreparedEngines(natives: Array(repeating: nil, count: automata.count))).natives
+        let zeroRuns = options.reuseZeroPageRuns ? automata.map { $0.zeroPageResult(timing: options.timing) } : Array(repeating: nil, count: automata.count)
         let started = Date()
         let (chunks, skipped) = plan(memory)
         let totalPages = chunks.reduce(UInt64(0)) { $0 + UInt64($1.pages) }
@@ -255,17 +269,19 @@ public struct Scanner: Sendable {
 
         if jobs == 1 {
             var alerts: [Alert] = []
-            for chunk in chunks { absorb(scan(chunk, in: memory, mpu: mpu, natives: natives, alerts: &alerts)) }
+            for chunk in chunks { absorb(scan(chunk, in: memory, mpu: mpu, natives: natives, zeroRuns: zeroRuns, alerts: &alerts)) }
         } else {
             let board = ResultBoard(count: chunks.count, window: jobs * 4)
             let scanner = self
             let plan = UncheckedSendable(chunks)
             let compiled = UncheckedSendable(natives)
+            let reused = UncheckedSendable(zeroRuns)
             for _ in 0..<jobs {
                 Thread {
                     var alerts: [Alert] = []
                     while let index = board.take() {
-                        board.put(index, scanner.scan(plan.value[index], in: memory, mpu: mpu, natives: compiled.value, alerts: &alerts))
+                        board.put(index, scanner.scan(plan.value[index], in: memory, mpu: mpu, natives: compiled.value,
+                                                      zeroRuns: reused.value, alerts: &alerts))
                     }
                 }.start()
             }

@@ -1,7 +1,7 @@
 import Foundation
 import MPUAsm
 import MPUISA
-import MPUSim
+@testable import MPUSim
 import Testing
 
 func page(_ fill: (Int) -> UInt64) -> [UInt8] {
@@ -132,5 +132,44 @@ func page(_ fill: (Int) -> UInt64) -> [UInt8] {
         #expect(statistics.pages == 2)
         #expect(statistics.skippedBytes == 3)
         #expect(throws: MappingError.self) { try RawDump(path: "/nonexistent/dump.raw") }
+    }
+}
+
+@Suite struct ZeroPageReuseTests {
+    /// Zero pages among others, two automata that ignore the address and one that reads it.
+    @Test func sameResultsWithAndWithoutReuse() throws {
+        let fixture = ScannerTests()
+        let addressReader = try Harness().automaton("mloadq r1, $0\n loadw r9, $done\n equq r1, r0, r9\n intq r15\ndone:\n addq r2, r15, r0\n intq r2\n intq r0")
+        var pieces: [(physicalStart: UInt64, bytes: [UInt8])] = [(0, [UInt8](repeating: 0, count: 16 * 4096))]
+        pieces.append((0x10_0000, page { UInt64(0x20_0000 + $0 * 0x1000) | 7 }))
+        let memory = BufferMemory(pieces)
+        func scan(_ reuse: Bool, engine: Engine) -> ([ScanEvent], ScanStatistics) {
+            var events: [ScanEvent] = []
+            var statistics = Scanner(automata: [fixture.identity, fixture.probe, addressReader],
+                                     options: ScanOptions(jobs: 2, chunkPages: 5, engine: engine, reuseZeroPageRuns: reuse)).run(memory) { events.append($0) }
+            statistics.hostSeconds = 0
+            return (events, statistics)
+        }
+        for engine in [Engine.interpreter, .compiled] {
+            let (with, withStatistics) = scan(true, engine: engine)
+            let (without, withoutStatistics) = scan(false, engine: engine)
+            #expect(with == without)
+            #expect(withStatistics == withoutStatistics)
+            // The address reader raised each zero page's own address (twice: `intq r15`, then
+            // `intq r2`; page 0's `int` of 0 ends its run): it was run, not reused.
+            let addresses = with.compactMap { event -> UInt64? in
+                if case .finding(let f) = event, f.automaton == 2 { return f.value } else { return nil }
+            }
+            #expect(addresses == (1..<16).flatMap { [UInt64($0 * 4096), UInt64($0 * 4096)] } + [0x10_0000])
+        }
+    }
+
+    @Test func reuseIsOnlyForAddressFreeRuns() throws {
+        let h = Harness()
+        #expect(try h.automaton("intb $1\n intq r0").zeroPageResult(timing: .slides) != nil)
+        #expect(try h.automaton("intq r15\n intq r0").zeroPageResult(timing: .slides) == nil)           // reads the address
+        #expect(try h.automaton("loadq r15, $5\n intq r15\n intq r0").zeroPageResult(timing: .slides) != nil) // replaced first
+        #expect(try h.automaton("loadd r15_1, $5\n intq r15\n intq r0").zeroPageResult(timing: .slides) == nil) // partly kept
+        #expect(try h.automaton("mloadq r1, r15\n intq r0").zeroPageResult(timing: .slides) == nil)      // faults, naming r15
     }
 }
