@@ -160,7 +160,10 @@ func page(_ fill: (Int) -> UInt64) -> [UInt8] {
             let addresses = with.compactMap { event -> UInt64? in
                 if case .finding(let f) = event, f.automaton == 2 { return f.value } else { return nil }
             }
-            #expect(addresses == (1..<16).flatMap { [UInt64($0 * 4096), UInt64($0 * 4096)] } + [0x10_0000])
+            var expected: [UInt64] = []
+            for index in 1..<16 { expected += [UInt64(index * 4096), UInt64(index * 4096)] }
+            expected.append(0x10_0000)
+            #expect(addresses == expected)
         }
     }
 
