@@ -38,7 +38,7 @@ let package = Package(
         // A cache prefetch hint for the scanner (Swift has no intrinsic for it).
         .target(name: "CPrefetch"),
         // Benchmarks (release builds; Benchmarks/run.sh runs them next to their baselines).
-        .executableTarget(name: "mpu-bench", dependencies: ["MPUAsm", "MPUISA", "MPUSim"], path: "Benchmarks/MPUBench"),
+        .executableTarget(name: "mpu-bench", dependencies: ["MPUAsm", "MPUISA", "MPUSim", "Synth"], path: "Benchmarks/MPUBench"),
         // Output and exit-code helpers shared by the command-line tools.
         .target(name: "CLISupport"),
         .executableTarget(

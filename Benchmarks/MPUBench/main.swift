@@ -2,10 +2,12 @@
 //   mpu-bench loop                  simulated instructions per second on a tight loop
 //   mpu-bench generate FILE SIZE MIX  write a deterministic dump (MIX: realistic | tables)
 //   mpu-bench scan FILE AUTOMATON   scan a raw dump on one thread, as eric scan would
+//   mpu-bench costs DIR             cycles per page of each automaton in DIR, by page kind
 import Foundation
 import MPUAsm
 import MPUISA
 import MPUSim
+import Synth
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data(("mpu-bench: " + message + "\n").utf8))
@@ -135,10 +137,55 @@ func scan(path: String, automatonPath: String) {
                  TimingModel.slides.seconds(cycles: statistics.deviceCycles)))
 }
 
+/// Cycles per page of each automaton on each kind of page (the slides timing), for
+/// docs/automata.md: typical = the realistic filler mix, worst = the most expensive page seen.
+func costs(directory: String) {
+    let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".s") }.sorted()
+    var random = SplitMix64(seed: 77)
+    let hostPages: UInt64 = 1 << 24
+    let kinds: [(String, Double, () -> Page)] = [
+        ("zero", 0.40, { Page() }),
+        ("random", 0.20, { Pages.random(&random) }),
+        ("text", 0.15, { Pages.text(&random) }),
+        ("code", 0.15, { Pages.codeLike(&random) }),
+        ("heap", 0.10, { Pages.heap(&random) }),
+        ("ept-pt", 0, { Pages.eptPageTable(&random, hostPages: hostPages) }),
+        ("ept-identity", 0, { Pages.eptIdentityTable(base: 0x4000_0000, &random) }),
+        ("ept-pd", 0, { Pages.eptDirectory(pointers: [0x1000, 0x2000], largeLeaves: 3, &random, hostPages: hostPages) }),
+        ("vmcs12", 0, { Pages.vmcs(.vmcs12, eptRoot: 0x5000, hostRoot: 0x6000, &random) }),
+        ("vmxon", 0, { Pages.vmxon(revision: 0x12) }),
+        ("idt", 0, { Pages.linuxIDT(&random) }),
+        ("pml4", 0, { Pages.linuxPML4(process: true, &random, hostPages: hostPages) }),
+        ("x86-pt", 0, { Pages.linuxKernelPageTable(&random, hostPages: hostPages) }),
+    ]
+    let mpu = MPU()
+    print("automaton      " + kinds.map { $0.0.padding(toLength: 13, withPad: " ", startingAt: 0) }.joined() + "typical  worst")
+    for file in files {
+        let source = (try? String(contentsOfFile: directory + "/" + file, encoding: .utf8)) ?? ""
+        let automaton = assemble(source, name: file)
+        var line = String(file.dropLast(2)).padding(toLength: 15, withPad: " ", startingAt: 0)
+        var typical = 0.0, worst: UInt64 = 0
+        for (_, weight, make) in kinds {
+            var total: UInt64 = 0
+            for _ in 0..<20 {
+                let page = make()
+                var alerts: [Alert] = []
+                let run = page.bytes.withUnsafeBytes { mpu.run(automaton, page: $0.baseAddress!, pageAddress: 0x7000, alerts: &alerts) }
+                total += run.cycles
+                worst = max(worst, run.cycles)
+            }
+            typical += weight * Double(total) / 20
+            line += String(total / 20).padding(toLength: 13, withPad: " ", startingAt: 0)
+        }
+        print(line + String(Int(typical.rounded())).padding(toLength: 9, withPad: " ", startingAt: 0) + String(worst))
+    }
+}
+
 let arguments = CommandLine.arguments
 switch arguments.dropFirst().first {
 case "loop": loop()
 case "generate" where arguments.count == 5: generate(path: arguments[2], size: Int(arguments[3]) ?? 0, mix: arguments[4])
 case "scan" where arguments.count == 4: scan(path: arguments[2], automatonPath: arguments[3])
+case "costs" where arguments.count == 3: costs(directory: arguments[2])
 default: fail("usage: mpu-bench loop | generate FILE SIZE realistic|tables | scan FILE AUTOMATON")
 }

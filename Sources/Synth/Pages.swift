@@ -114,12 +114,17 @@ public enum Pages {
         public var name: String
         public var revision: UInt32
         public var link: Int, eptp: Int, hostCR3: Int, hostCR4: Int, guestCR3: Int, guestCR4: Int, hostRIP: Int
+        /// Where the I/O and MSR bitmap addresses go (page addresses every VMCS holds).
+        public var bitmaps: [Int]
         public var alert: String
 
         public static let haswell = VMCSLayout(name: "haswell", revision: 0x12, link: 248, eptp: 320, hostCR3: 816, hostCR4: 824,
-                                               guestCR3: 528, guestCR4: 536, hostRIP: 776, alert: "VMCS_HASWELL")
+                                               guestCR3: 528, guestCR4: 536, hostRIP: 776, bitmaps: [16, 24, 32], alert: "VMCS_HASWELL")
         public static let vmcs12 = VMCSLayout(name: "vmcs12", revision: 0x11e5_7ed0, link: 176, eptp: 120, hostCR3: 592, hostCR4: 600,
-                                              guestCR3: 432, guestCR4: 440, hostRIP: 672, alert: "VMCS12_KVM")
+                                              guestCR3: 432, guestCR4: 440, hostRIP: 672, bitmaps: [40, 48, 56], alert: "VMCS12_KVM")
+        /// A CPU whose layout no profile knows (revision 0x4, laid out here like Haswell).
+        public static let unknown = VMCSLayout(name: "unknown", revision: 0x4, link: 248, eptp: 320, hostCR3: 816, hostCR4: 824,
+                                               guestCR3: 528, guestCR4: 536, hostRIP: 776, bitmaps: [16, 24, 32], alert: "VMCS_GENERIC")
     }
 
     /// A VMCS whose EPTP points at `eptRoot` and HOST_CR3 at `hostRoot`.
@@ -137,6 +142,7 @@ public enum Pages {
             page.set16(966, 0x10)                             // guest CS selector
             page.set16(984, 0x10)                             // host CS selector
         }
+        for offset in layout.bitmaps { page.set64(offset, random.below(1 << 24) << 12) }
         page.set64(layout.link, .max)
         page.set64(layout.eptp, eptRoot | 0x5e)               // WB, 4 levels, accessed/dirty
         page.set64(layout.hostCR3, hostRoot | random.below(16)) // may carry a PCID

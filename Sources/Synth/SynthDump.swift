@@ -85,13 +85,15 @@ public struct SynthDump: Sendable {
             plant(freePage(), Pages.vmcs(.vmcs12, eptRoot: eptRoot, hostRoot: kernelRoot, &random), "vmcs12", ["vmcs/VMCS12_KVM"])
             plant(freePage(), Pages.vmcs(.haswell, eptRoot: eptRoot, hostRoot: kernelRoot, &random), "vmcs-haswell", ["vmcs/VMCS_HASWELL"])
             plant(freePage(), Pages.vmxon(revision: 0x12), "vmxon", ["vmcs/VMXON"])
+            plant(freePage(), Pages.vmcs(.unknown, eptRoot: eptRoot, hostRoot: kernelRoot, &random), "vmcs-unknown-layout", ["vmcs-generic/VMCS_GENERIC"])
 
             plant(freePage(), Pages.linuxIDT(&random), "idt-linux", ["idt/IDT64"])
             plant(freePage(), Pages.windowsIDT(&random), "idt-windows", ["idt/IDT64"])
 
             // Near misses: one flaw each, nothing to report.
             var table = Pages.eptPageTable(&random, hostPages: hostPages)
-            table.set64(8 * Int(2 + random.below(500)), table.get64(16) | 1 << 47)
+            // A present leaf with a reserved address bit (not an MMIO entry, whose bits are KVM's).
+            table.set64(8 * Int(2 + random.below(500)), Pages.eptLeaf(random.below(hostPages) << 12, &random) | 1 << 47)
             plant(freePage(), table, "near-miss-ept-reserved-bit", [])
             table = Pages.eptPageTable(&random, hostPages: hostPages)
             table.set64(8 * Int(2 + random.below(500)), random.below(hostPages) << 12 | 0x7 | 0x10)

@@ -12,7 +12,9 @@ func shippedAutomata(definitions: [Definition] = []) -> [Automaton] {
         let name = String(file.dropLast(2))
         let result = MPUAssembler.assemble(source: source, name: "<shipped>/" + file, options: AssemblerOptions(definitions: definitions))
         for diagnostic in result.diagnostics { Console.error(diagnostic.rendered()) }
-        guard let image = result.image else { Console.fail("eric: error: the shipped automaton '\(name)' does not assemble with these -D definitions", code: 2) }
+        guard let image = result.image else {
+            Console.fail("eric: error: the shipped automaton '\(name)' does not assemble" + (definitions.isEmpty ? "" : " with these -D definitions"), code: 2)
+        }
         return Automaton(image: image, name: name)
     }
 }

@@ -32,6 +32,7 @@ func alerts(on page: Page, at address: UInt64 = 0x7000) -> [String] {
         #expect(alerts(on: Pages.vmcs(.vmcs12, eptRoot: 0x5000, hostRoot: 0x6000, &random)) == ["vmcs/VMCS12_KVM"])
         #expect(alerts(on: Pages.vmcs(.haswell, eptRoot: 0x5000, hostRoot: 0x6000, &random)) == ["vmcs/VMCS_HASWELL"])
         #expect(alerts(on: Pages.vmxon(revision: 0x10)) == ["vmcs/VMXON"])
+        #expect(alerts(on: Pages.vmcs(.unknown, eptRoot: 0x5000, hostRoot: 0x6000, &random)) == ["vmcs-generic/VMCS_GENERIC"])
         #expect(alerts(on: Pages.linuxIDT(&random)) == ["idt/IDT64"])
         #expect(alerts(on: Pages.windowsIDT(&random)) == ["idt/IDT64"])
         #expect(alerts(on: Pages.linuxPML4(process: true, &random, hostPages: Self.hostPages)) == ["pml4/PML4"])
