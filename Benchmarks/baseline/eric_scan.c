@@ -94,6 +94,22 @@ static int vmcs(const unsigned char *p) {
     return alert;
 }
 
+/* automata/vmcs-generic.s */
+static int vmcs_generic(const unsigned char *p) {
+    if (d(p, 4) != 0) return 0;
+    uint32_t revision = d(p, 0) & 0x7fffffff;
+    if (!revision || revision == 0x0e || revision == 0x0f || revision == 0x10 || revision == 0x12 || revision == 0x11e57ed0) return 0;
+    unsigned ones = 0, cr4 = 0, pages = 0;
+    for (int o = 8; o < 4096; o += 8) {
+        u64 v = q(p, o);
+        if (v == ~0ULL) { ones++; continue; }
+        if (!(v & 0xfffffffffe000000ULL) && (v & 0x26a0) == 0x26a0) { cr4++; continue; }
+        if (v == 0 || (v & 0xfff0000000000fffULL)) continue;
+        pages++;
+    }
+    return ones && cr4 && pages >= 2 ? 0x28 : 0;
+}
+
 /* automata/idt.s */
 static int idt(const unsigned char *p) {
     if (!(q(p, 0) & (1ULL << 47))) return 0;
@@ -152,6 +168,7 @@ static const char *name(int alert) {
     case 0x22: return "vmcs/VMCS_SANDY_BRIDGE";
     case 0x23: return "vmcs/VMCS_HASWELL";
     case 0x24: return "vmcs/VMCS12_KVM";
+    case 0x28: return "vmcs-generic/VMCS_GENERIC";
     case 0x2f: return "vmcs/VMXON";
     case 0x30: return "idt/IDT64";
     case 0x40: return "pml4/PML4";
@@ -182,8 +199,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < pages; i++) {
         const unsigned char *p = base + i * 4096;
         u64 address = (u64)i * 4096;
-        int alerts[5] = { ept_identity(p), ept(p), idt(p), pml4(p, address), vmcs(p) };
-        for (int k = 0; k < 5; k++) {
+        int alerts[6] = { ept_identity(p), ept(p), idt(p), pml4(p, address), vmcs_generic(p), vmcs(p) };
+        for (int k = 0; k < 6; k++) {
             if (!alerts[k]) continue;
             findings++;
             if (verbose) printf("0x%llx %s\n", (unsigned long long)address, name(alerts[k]));

@@ -85,3 +85,18 @@ rule vmcs_known_layouts {
             )
         )
 }
+
+rule vmcs_generic {
+    condition:
+        for 1000000000 p in (0 .. filesize \ 4096 - 1) : (
+            uint32(p * 4096 + 4) == 0 and (uint32(p * 4096) & 0x7fffffff) != 0 and
+            (uint32(p * 4096) & 0x7fffffff) != 0x0e and (uint32(p * 4096) & 0x7fffffff) != 0x0f and
+            (uint32(p * 4096) & 0x7fffffff) != 0x10 and (uint32(p * 4096) & 0x7fffffff) != 0x12 and
+            (uint32(p * 4096) & 0x7fffffff) != 0x11e57ed0 and
+            for any o in (1 .. 511) : (uint32(p * 4096 + o * 8) == 0xffffffff and uint32(p * 4096 + o * 8 + 4) == 0xffffffff) and
+            for any o in (1 .. 511) : (uint32(p * 4096 + o * 8 + 4) == 0 and (uint32(p * 4096 + o * 8) & 0xfe000000) == 0 and
+                                       (uint32(p * 4096 + o * 8) & 0x26a0) == 0x26a0) and
+            for 2 o in (1 .. 511) : ((uint32(p * 4096 + o * 8) & 0xfff) == 0 and (uint32(p * 4096 + o * 8 + 4) & 0xfff00000) == 0 and
+                                     (uint32(p * 4096 + o * 8) != 0 or uint32(p * 4096 + o * 8 + 4) != 0))
+        )
+}
