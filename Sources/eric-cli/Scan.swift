@@ -110,7 +110,7 @@ struct Scan: ParsableCommand {
         let progress = Console.standardErrorIsTerminal && !json ? ProgressLine() : nil
 
         if !json {
-            output.append("physical address    automaton             alert                       value\n")
+            output.append("physical address    automaton     alert               structure\n")
         }
         var findings = 0
         let statistics = scanner.run(memory, engines: engines, onEvent: { event in
@@ -120,13 +120,15 @@ struct Scan: ParsableCommand {
                 if json {
                     output.append(JSONLine.finding(finding, automaton: loaded[finding.automaton].name, timing: model))
                 } else {
-                    output.append("\(hex(finding.pageAddress, 16))  \(pad(loaded[finding.automaton].name, 20))  \(pad(finding.name ?? "-", 26))  \(hex(finding.value))\n")
+                    let metadata = loaded[finding.automaton].metadata
+                    let structure = metadata.alerts.first { $0.value == finding.value }?.description ?? "alert value \(hex(finding.value))"
+                    output.append("\(hex(finding.pageAddress, 16))  \(pad(loaded[finding.automaton].name, 12))  \(pad(finding.name ?? hex(finding.value), 18))  \(structure)\n")
                 }
             case .fault(let report):
                 if json {
                     output.append(JSONLine.fault(report, automaton: loaded[report.automaton].name, timing: model))
                 } else {
-                    output.append("\(hex(report.pageAddress, 16))  \(pad(loaded[report.automaton].name, 20))  fault: \(report.fault)\n")
+                    output.append("\(hex(report.pageAddress, 16))  \(pad(loaded[report.automaton].name, 12))  \(pad("fault", 18))  \(report.fault)\n")
                 }
             }
             if output.count > 1 << 16 { output.flush() }

@@ -7,7 +7,7 @@ import Testing
         let dump = try identityDump()
         let run = try Run("eric", ["scan", "--automata", "ept-identity", dump.path])
         #expect(run.status == 1)
-        #expect(run.stdout.contains("0x0000000000200000  ept-identity          EPT_IDENTITY_PT             0x10\n"))
+        #expect(run.stdout.contains("0x0000000000200000  ept-identity  EPT_IDENTITY_PT     EPT page table mapping 512 consecutive 4 KiB pages\n"))
         #expect(run.stdout.contains("pages scanned   1024 (4.00 MiB)\n"))
         // 1023 non-matching zero pages run 11 instructions in 13 cycles each (8 loads at 1,
         // mloadq 2, mask taken 2, intq 1); the matching page 3591 in 4613 (MPUSimTests).
