@@ -1,5 +1,7 @@
 import Foundation
+import MPUAsm
 import MPUSim
+import TestSupport
 import Synth
 import Testing
 
@@ -78,5 +80,26 @@ func alerts(on page: Page, at address: UInt64 = 0x7000) -> [String] {
             pml4.set64(273 * 8, pml4.get64(273 * 8) | 0x80)                                   // PS in a PML4E
             #expect(alerts(on: pml4).isEmpty)
         }
+    }
+}
+
+@Suite struct ExtraRevisionTests {
+    /// `-D EXTRA_REVISION` teaches the vmcs automaton one more revision (Haswell's offsets
+    /// unless others are given).
+    @Test func definedRevisionIsReportedAsExtra() throws {
+        let source = try String(contentsOf: packageRoot.appendingPathComponent("automata/vmcs.s"), encoding: .utf8)
+        var random = SplitMix64(seed: 9)
+        let page = Pages.vmcs(.unknown, eptRoot: 0x5000, hostRoot: 0x6000, &random)   // revision 0x4, Haswell offsets
+        func alertNames(_ definitions: [Definition]) throws -> [String] {
+            let image = try #require(MPUAssembler.assemble(source: source, name: "vmcs.s", options: AssemblerOptions(definitions: definitions)).image)
+            let automaton = Automaton(image: image)
+            var alerts: [Alert] = []
+            _ = page.bytes.withUnsafeBytes { MPU().run(automaton, page: $0.baseAddress!, pageAddress: 0, alerts: &alerts) }
+            return alerts.map { automaton.metadata.alertName(for: $0.value) ?? "?" }
+        }
+        #expect(try alertNames([]).isEmpty)
+        #expect(try alertNames([Definition(name: "EXTRA_REVISION", value: 4)]) == ["VMCS_EXTRA"])
+        // Wrong offsets for this page: the link pointer is not where they say.
+        #expect(try alertNames([Definition(name: "EXTRA_REVISION", value: 4), Definition(name: "EXTRA_LINK", value: 176)]).isEmpty)
     }
 }
