@@ -29,6 +29,8 @@ let package = Package(
         // The cycle-counted MPU and the parallel page scanner. `hamm` is a popcount: use the
         // CPU's instruction (every x86-64 since 2008; Benchmarks/ builds its C baseline alike).
         .target(name: "MPUSim", dependencies: ["MPUISA", "CPrefetch"], swiftSettings: popcountSettings),
+        // The LM32 instruction table: encoder, decoder, disassembler.
+        .target(name: "LM32ISA"),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["MPUSim"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA"]),
         .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport"]),
         .testTarget(name: "AutomataTests", dependencies: ["Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
+        .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "MPUISA", "TestSupport"]),
     ]
 )
