@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "MPUSim", dependencies: ["MPUISA", "CPrefetch"], swiftSettings: popcountSettings),
         // The LM32 instruction table: encoder, decoder, disassembler.
         .target(name: "LM32ISA"),
+        // The LM32 core and its bus.
+        .target(name: "LM32Sim", dependencies: ["LM32ISA"]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["MPUSim"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
@@ -64,6 +66,7 @@ let package = Package(
         .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport"]),
         .testTarget(name: "AutomataTests", dependencies: ["Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
+        .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "MPUISA", "TestSupport"]),
     ]
 )

@@ -1,0 +1,283 @@
+import LM32ISA
+
+/// LM32 exception IDs (the vector is base + 32 x ID; ../shared/reference/lm32.md 2.3).
+public enum LM32Exception: UInt32, Sendable, CaseIterable {
+    case reset = 0
+    case breakpoint = 1
+    case instructionBusError = 2
+    case watchpoint = 3
+    case dataBusError = 4
+    case divideByZero = 5
+    case interrupt = 6
+    case systemCall = 7
+
+    /// Breakpoints and watchpoints go to DEBA and save the pc in ba; the others go to EBA
+    /// (DEBA when DC.RE is set) and save it in ea.
+    public var isDebug: Bool { self == .breakpoint || self == .watchpoint }
+}
+
+/// Why `run` returned.
+public enum LM32Stop: Equatable, Sendable {
+    /// The instruction budget is spent.
+    case budget
+    /// A reserved opcode or `user` (no user logic attached): LM32 has no exception for it;
+    /// like QEMU, the simulation stops at the instruction.
+    case illegalInstruction(pc: UInt32, word: UInt32)
+}
+
+/// The LatticeMico32 core, full configuration: multiplier, divider, barrel shifter, sign
+/// extension and cycle counter. Big-endian; r0 is zero by convention only (as in the RTL).
+public final class LM32CPU {
+    public var registers = [UInt32](repeating: 0, count: 32)
+    public var pc: UInt32
+    /// IE: bit 0 IE, bit 1 EIE (IE saved on an exception), bit 2 BIE (saved on a debug exception).
+    public var ie: UInt32 = 0
+    public var im: UInt32 = 0
+    /// Pending interrupts, latched: a line sets its bit, software clears it by writing 1.
+    public var ip: UInt32 = 0
+    public var eba: UInt32
+    public var deba: UInt32
+    /// DC: bit 0 single step, bit 1 route every exception to DEBA, bits 2-9 watchpoint modes.
+    public var dc: UInt32 = 0
+    public var breakpoints = [UInt32](repeating: 0, count: 4)
+    public var watchpoints = [UInt32](repeating: 0, count: 4)
+    public var jtx: UInt32 = 0
+    public var jrx: UInt32 = 0
+    /// CC, the cycle counter.
+    public var cycles: UInt64 = 0
+    public var instructions: UInt64 = 0
+    /// Interrupt lines as devices drive them; latched into IP before each instruction.
+    public var interruptLines: UInt32 = 0
+    /// The last exception taken, for debuggers and tests.
+    public private(set) var lastException: LM32Exception?
+    /// Characters written to JTX (the JTAG UART).
+    public var jtagOutput: [UInt8] = []
+
+    public let bus: Bus
+
+    /// CFG: M, D, S, X, CC (bits 0, 1, 2, 4, 5), 32 interrupts, 4 breakpoints, 4 watchpoints,
+    /// revision 3.
+    public static let configuration: UInt32 = 0x37 | 32 << 12 | 4 << 18 | 4 << 22 | 3 << 26
+
+    public init(bus: Bus, resetVector: UInt32 = 0) {
+        self.bus = bus
+        pc = resetVector
+        eba = resetVector
+        deba = resetVector
+    }
+
+    // MARK: Exceptions
+
+    /// Enters an exception: `address` goes to ea (ba for debug exceptions).
+    public func raise(_ exception: LM32Exception, address: UInt32) {
+        if exception.isDebug {
+            registers[31] = address
+            ie = (ie & ~0b100) | (ie & 1) << 2      // BIE <- IE
+            ie &= ~1
+            pc = deba &+ exception.rawValue * 32
+        } else {
+            registers[30] = address
+            ie = (ie & ~0b010) | (ie & 1) << 1      // EIE <- IE
+            ie &= ~1
+            pc = ((dc & 2) != 0 ? deba : eba) &+ exception.rawValue * 32
+        }
+        lastException = exception
+    }
+
+    // MARK: CSRs
+
+    public func readCSR(_ number: UInt8) -> UInt32 {
+        switch number {
+        case 0x00: return ie
+        case 0x01: return im
+        case 0x02: return ip
+        case 0x05: return UInt32(truncatingIfNeeded: cycles)
+        case 0x06: return LM32CPU.configuration
+        case 0x07: return eba
+        case 0x09: return deba
+        case 0x0e: return jtx
+        case 0x0f: return jrx
+        default: return 0 // write-only (ICC, DCC, DC, BPn, WPn) or absent
+        }
+    }
+
+    public func writeCSR(_ number: UInt8, _ value: UInt32) {
+        switch number {
+        case 0x00: ie = value & 7
+        case 0x01: im = value
+        case 0x02: ip &= ~value                      // write one to clear
+        case 0x07: eba = value & ~0xff
+        case 0x08: dc = value & 0x3ff
+        case 0x09: deba = value & ~0xff
+        case 0x0e:
+            jtx = value & 0xff
+            jtagOutput.append(UInt8(value & 0xff))
+        case 0x0f: jrx = value & 0xff                // writing clears FULL (bit 8)
+        case 0x10...0x13: breakpoints[Int(number - 0x10)] = value
+        case 0x18...0x1b: watchpoints[Int(number - 0x18)] = value
+        default: break                               // ICC, DCC: caches not modelled; CC, CFG read-only
+        }
+    }
+
+    // MARK: Execution
+
+    /// Runs until `budget` instructions have executed or the simulation must stop.
+    public func run(budget: UInt64) -> LM32Stop {
+        var left = budget
+        while left > 0 {
+            if let stop = step() { return stop }
+            left -= 1
+        }
+        return .budget
+    }
+
+    /// Executes one instruction (or takes one exception). Returns a reason to stop, if any.
+    @discardableResult
+    public func step() -> LM32Stop? {
+        ip |= interruptLines
+        if ie & 1 != 0 && ip & im != 0 {
+            raise(.interrupt, address: pc)
+            cycles &+= 1
+            return nil
+        }
+        for breakpoint in breakpoints where breakpoint & 1 != 0 && breakpoint & ~3 == pc {
+            raise(.breakpoint, address: pc)
+            cycles &+= 1
+            return nil
+        }
+        guard let (word, wait) = bus.read(pc, size: 4) else {
+            raise(.instructionBusError, address: pc)
+            cycles &+= 1
+            return nil
+        }
+        cycles &+= 1 &+ UInt64(wait)
+        let here = pc
+        if let stop = execute(LM32Instruction(word: word), at: here) { return stop }
+        instructions &+= 1
+        if dc & 1 != 0 && lastException == nil {
+            raise(.breakpoint, address: pc)           // single step: stop after one instruction
+        }
+        return nil
+    }
+
+    func loadAddress(_ i: LM32Instruction) -> UInt32 { registers[Int(i.r0)] &+ UInt32(bitPattern: Int32(Int16(bitPattern: i.imm16))) }
+
+    func watchpointHit(_ address: UInt32, write: Bool) -> Bool {
+        for (index, watchpoint) in watchpoints.enumerated() {
+            let mode = (dc >> UInt32(2 + 2 * index)) & 3   // 0 off, 1 read, 2 write, 3 both
+            if mode != 0 && watchpoint == address && (mode == 3 || (mode == 2) == write) { return true }
+        }
+        return false
+    }
+
+    /// One instruction at `here`. Sets pc; raises exceptions.
+    func execute(_ i: LM32Instruction, at here: UInt32) -> LM32Stop? {
+        lastException = nil
+        var next = here &+ 4
+        let y = registers[Int(i.r0)], z = registers[Int(i.r1)]
+        let immediate = i.immediateValue
+        func setX(_ value: UInt32) { registers[Int(i.r2)] = value }     // RR destination (15:11)
+        func setI(_ value: UInt32) { registers[Int(i.r1)] = value }     // RI destination (20:16)
+        func branch(_ taken: Bool) { if taken { next = here &+ UInt32(bitPattern: i.branchOffset) } }
+
+        switch i.opcode {
+        // Immediate forms: rX (20:16) = rY op immediate.
+        case 0x00: setI(y >> immediate)                                             // srui
+        case 0x01: setI(~(y | immediate))                                           // nori
+        case 0x02: setI(y &* immediate)                                             // muli
+        case 0x05: setI(UInt32(bitPattern: Int32(bitPattern: y) >> Int32(immediate)))  // sri
+        case 0x06: setI(y ^ immediate)                                              // xori
+        case 0x08: setI(y & immediate)                                              // andi
+        case 0x09: setI(~(y ^ immediate))                                           // xnori
+        case 0x0d: setI(y &+ immediate)                                             // addi
+        case 0x0e: setI(y | immediate)                                              // ori
+        case 0x0f: setI(y << immediate)                                             // sli
+        case 0x18: setI(y & immediate)                                              // andhi
+        case 0x19: setI(y == immediate ? 1 : 0)                                     // cmpei
+        case 0x1a: setI(Int32(bitPattern: y) > Int32(bitPattern: immediate) ? 1 : 0)   // cmpgi
+        case 0x1b: setI(Int32(bitPattern: y) >= Int32(bitPattern: immediate) ? 1 : 0)  // cmpgei
+        case 0x1c: setI(y >= immediate ? 1 : 0)                                     // cmpgeui
+        case 0x1d: setI(y > immediate ? 1 : 0)                                      // cmpgui
+        case 0x1e: setI(y | immediate)                                              // orhi
+        case 0x1f: setI(y != immediate ? 1 : 0)                                     // cmpnei
+
+        // Loads and stores.
+        case 0x04, 0x07, 0x0a, 0x0b, 0x10:
+            let address = loadAddress(i)
+            let size = i.opcode == 0x0a ? 4 : (i.opcode == 0x07 || i.opcode == 0x0b) ? 2 : 1
+            if watchpointHit(address, write: false) { raise(.watchpoint, address: here); return nil }
+            guard let (value, wait) = bus.read(address, size: size) else { raise(.dataBusError, address: here); return nil }
+            cycles &+= UInt64(wait)
+            switch i.opcode {
+            case 0x04: setI(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value))))     // lb
+            case 0x07: setI(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: value))))    // lh
+            default: setI(value)                                                            // lw, lhu, lbu
+            }
+        case 0x03, 0x0c, 0x16:
+            let address = loadAddress(i)
+            let size = i.opcode == 0x16 ? 4 : i.opcode == 0x03 ? 2 : 1
+            if watchpointHit(address, write: true) { raise(.watchpoint, address: here); return nil }
+            guard let wait = bus.write(address, size: size, value: z) else { raise(.dataBusError, address: here); return nil }
+            cycles &+= UInt64(wait)
+
+        // Conditional branches: rY (25:21) against rZ (20:16).
+        case 0x11: branch(y == z)                                                   // be
+        case 0x12: branch(Int32(bitPattern: y) > Int32(bitPattern: z))             // bg
+        case 0x13: branch(Int32(bitPattern: y) >= Int32(bitPattern: z))            // bge
+        case 0x14: branch(y >= z)                                                   // bgeu
+        case 0x15: branch(y > z)                                                    // bgu
+        case 0x17: branch(y != z)                                                   // bne
+
+        // Register forms: rX (15:11) = rY op rZ.
+        case 0x20: setX(y >> (z & 31))                                              // sru
+        case 0x21: setX(~(y | z))                                                   // nor
+        case 0x22: setX(y &* z)                                                     // mul
+        case 0x23, 0x31:                                                            // divu, modu
+            guard z != 0 else { raise(.divideByZero, address: here); return nil }
+            setX(i.opcode == 0x23 ? y / z : y % z)
+        case 0x25: setX(UInt32(bitPattern: Int32(bitPattern: y) >> Int32(z & 31)))   // sr
+        case 0x26: setX(y ^ z)                                                      // xor
+        case 0x28: setX(y & z)                                                      // and
+        case 0x29: setX(~(y ^ z))                                                   // xnor
+        case 0x2c: setX(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: y))))     // sextb
+        case 0x2d: setX(y &+ z)                                                     // add
+        case 0x2e: setX(y | z)                                                      // or
+        case 0x2f: setX(y << (z & 31))                                              // sl
+        case 0x32: setX(y &- z)                                                     // sub
+        case 0x37: setX(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: y))))    // sexth
+        case 0x39: setX(y == z ? 1 : 0)                                             // cmpe
+        case 0x3a: setX(Int32(bitPattern: y) > Int32(bitPattern: z) ? 1 : 0)       // cmpg
+        case 0x3b: setX(Int32(bitPattern: y) >= Int32(bitPattern: z) ? 1 : 0)      // cmpge
+        case 0x3c: setX(y >= z ? 1 : 0)                                             // cmpgeu
+        case 0x3d: setX(y > z ? 1 : 0)                                              // cmpgu
+        case 0x3f: setX(y != z ? 1 : 0)                                             // cmpne
+
+        // Jumps, calls, returns.
+        case 0x30:                                                                  // b rY (ret, eret, bret)
+            next = y
+            if i.r0 == 30 { ie = (ie & ~1) | (ie >> 1) & 1 }                        // eret: IE <- EIE
+            if i.r0 == 31 { ie = (ie & ~1) | (ie >> 2) & 1 }                        // bret: IE <- BIE
+        case 0x36:                                                                  // call rY
+            registers[29] = here &+ 4
+            next = y
+        case 0x38: next = here &+ UInt32(bitPattern: i.branchOffset)                // bi
+        case 0x3e:                                                                  // calli
+            registers[29] = here &+ 4
+            next = here &+ UInt32(bitPattern: i.branchOffset)
+
+        // System.
+        case 0x24: setX(readCSR(i.r0))                                              // rcsr
+        case 0x34: writeCSR(i.r0, z)                                                // wcsr
+        case 0x2b:                                                                  // raise
+            switch i.imm26 {
+            case 7: raise(.systemCall, address: here); return nil
+            case 2: raise(.breakpoint, address: here); return nil
+            default: return .illegalInstruction(pc: here, word: i.word)
+            }
+        default:                                                                    // 0x27, 0x2a, 0x35, user (0x33)
+            return .illegalInstruction(pc: here, word: i.word)
+        }
+        pc = next
+        return nil
+    }
+}
