@@ -24,9 +24,10 @@ extension LM32Instruction {
             case .shift: return "\(name) \(rX1),\(rY),\(imm16)"
             }
         case .load:
-            return "\(name) \(rX1),(\(rY)+\(signed))"
+            // objdump prints gp-based accesses in their gp-relative short form.
+            return r0 == 26 ? "\(name) \(rX1),\(signed)" : "\(name) \(rX1),(\(rY)+\(signed))"
         case .store:
-            return "\(name) (\(rY)+\(signed)),\(rZ)"
+            return r0 == 26 ? "\(name) \(signed),\(rZ)" : "\(name) (\(rY)+\(signed)),\(rZ)"
         case .branch:
             return "\(name) \(rY),\(rZ),\(Self.hex(address &+ UInt32(bitPattern: branchOffset)))"
         case .registers:
