@@ -52,6 +52,29 @@ public final class LM32CPU {
     public private(set) var lastException: LM32Exception?
     /// Characters written to JTX (the JTAG UART).
     public var jtagOutput: [UInt8] = []
+    /// Cycle from which each register's latest value can be used (result latencies).
+    var readyAt = [UInt64](repeating: 0, count: 32)
+
+    /// docs/timing.md, "LM32": the pipeline facts of the reference sheet.
+    public enum Timing {
+        /// Extra cycles when a jump goes where static prediction said (taken: bi, calli,
+        /// backward conditional branches).
+        public static let predictedTakenPenalty: UInt64 = 1
+        /// Extra cycles for a mispredicted conditional branch, a register jump (b, call, ret,
+        /// eret, bret) and an exception: the pipeline refills from the M stage.
+        public static let redirectPenalty: UInt64 = 3
+        /// divu and modu: the 32-step multi-cycle unit, plus set-up.
+        public static let divideCycles: UInt64 = 34
+        /// Cycles until a result can be used: 1 adder/logic/sign-extension (bypassed from X),
+        /// 2 compares and shifts (from M), 3 loads and multiplies (from W).
+        static func latency(_ opcode: UInt8) -> UInt64 {
+            switch opcode {
+            case 0x04, 0x07, 0x0a, 0x0b, 0x10, 0x02, 0x22: return 3
+            case 0x19...0x1d, 0x1f, 0x39...0x3d, 0x3f, 0x00, 0x05, 0x0f, 0x20, 0x25, 0x2f: return 2
+            default: return 1
+            }
+        }
+    }
 
     public let bus: Bus
 
@@ -69,7 +92,10 @@ public final class LM32CPU {
     // MARK: Exceptions
 
     /// Enters an exception: `address` goes to ea (ba for debug exceptions).
+    /// Costs the pipeline refill; an exception taken instead of an instruction (interrupt,
+    /// breakpoint, fetch error) costs its cycle too, counted by the caller.
     public func raise(_ exception: LM32Exception, address: UInt32) {
+        cycles &+= Timing.redirectPenalty
         if exception.isDebug {
             registers[31] = address
             ie = (ie & ~0b100) | (ie & 1) << 2      // BIE <- IE
@@ -136,28 +162,56 @@ public final class LM32CPU {
     public func step() -> LM32Stop? {
         ip |= interruptLines
         if ie & 1 != 0 && ip & im != 0 {
-            raise(.interrupt, address: pc)
             cycles &+= 1
+            raise(.interrupt, address: pc)
             return nil
         }
         for breakpoint in breakpoints where breakpoint & 1 != 0 && breakpoint & ~3 == pc {
-            raise(.breakpoint, address: pc)
             cycles &+= 1
+            raise(.breakpoint, address: pc)
             return nil
         }
         guard let (word, wait) = bus.read(pc, size: 4) else {
-            raise(.instructionBusError, address: pc)
             cycles &+= 1
+            raise(.instructionBusError, address: pc)
             return nil
         }
+        let instruction = LM32Instruction(word: word)
+        // Wait for the operands this instruction reads (result latencies), then issue.
+        var ready: UInt64 = 0
+        for register in sources(instruction) { ready = max(ready, readyAt[Int(register)]) }
+        if ready > cycles { cycles = ready }
+        let issue = cycles
         cycles &+= 1 &+ UInt64(wait)
         let here = pc
-        if let stop = execute(LM32Instruction(word: word), at: here) { return stop }
+        if let stop = execute(instruction, at: here) { return stop }
+        if let destination = destination(instruction) {
+            readyAt[Int(destination)] = issue &+ Timing.latency(instruction.opcode)
+        }
         instructions &+= 1
         if dc & 1 != 0 && lastException == nil {
             raise(.breakpoint, address: pc)           // single step: stop after one instruction
         }
         return nil
+    }
+
+    /// Registers an instruction reads.
+    func sources(_ i: LM32Instruction) -> [UInt8] {
+        switch i.spec.format {
+        case .immediate, .load, .unary, .jumpRegister: return [i.r0]
+        case .store, .branch, .registers, .user: return [i.r0, i.r1]
+        case .writeCSR: return [i.r1]
+        case .jumpImmediate, .readCSR, .raise, .reserved: return []
+        }
+    }
+
+    /// The register an instruction writes, if any.
+    func destination(_ i: LM32Instruction) -> UInt8? {
+        switch i.spec.format {
+        case .immediate, .load: return i.r1
+        case .registers, .unary, .readCSR: return i.r2
+        default: return i.opcode == 0x36 || i.opcode == 0x3e ? 29 : nil
+        }
     }
 
     func loadAddress(_ i: LM32Instruction) -> UInt32 { registers[Int(i.r0)] &+ UInt32(bitPattern: Int32(Int16(bitPattern: i.imm16))) }
@@ -178,7 +232,12 @@ public final class LM32CPU {
         let immediate = i.immediateValue
         func setX(_ value: UInt32) { registers[Int(i.r2)] = value }     // RR destination (15:11)
         func setI(_ value: UInt32) { registers[Int(i.r1)] = value }     // RI destination (20:16)
-        func branch(_ taken: Bool) { if taken { next = here &+ UInt32(bitPattern: i.branchOffset) } }
+        func branch(_ taken: Bool) {
+            // Static prediction: backward branches taken, forward ones not.
+            let backward = i.branchOffset < 0
+            if taken { next = here &+ UInt32(bitPattern: i.branchOffset) }
+            cycles &+= taken == backward ? (taken ? Timing.predictedTakenPenalty : 0) : Timing.redirectPenalty
+        }
 
         switch i.opcode {
         // Immediate forms: rX (20:16) = rY op immediate.
@@ -235,6 +294,7 @@ public final class LM32CPU {
         case 0x23, 0x31:                                                            // divu, modu
             guard z != 0 else { raise(.divideByZero, address: here); return nil }
             setX(i.opcode == 0x23 ? y / z : y % z)
+            cycles &+= Timing.divideCycles - 1
         case 0x25: setX(UInt32(bitPattern: Int32(bitPattern: y) >> Int32(z & 31)))   // sr
         case 0x26: setX(y ^ z)                                                      // xor
         case 0x28: setX(y & z)                                                      // and
@@ -255,15 +315,20 @@ public final class LM32CPU {
         // Jumps, calls, returns.
         case 0x30:                                                                  // b rY (ret, eret, bret)
             next = y
+            cycles &+= Timing.redirectPenalty
             if i.r0 == 30 { ie = (ie & ~1) | (ie >> 1) & 1 }                        // eret: IE <- EIE
             if i.r0 == 31 { ie = (ie & ~1) | (ie >> 2) & 1 }                        // bret: IE <- BIE
         case 0x36:                                                                  // call rY
             registers[29] = here &+ 4
             next = y
-        case 0x38: next = here &+ UInt32(bitPattern: i.branchOffset)                // bi
+            cycles &+= Timing.redirectPenalty
+        case 0x38:                                                                  // bi
+            next = here &+ UInt32(bitPattern: i.branchOffset)
+            cycles &+= Timing.predictedTakenPenalty
         case 0x3e:                                                                  // calli
             registers[29] = here &+ 4
             next = here &+ UInt32(bitPattern: i.branchOffset)
+            cycles &+= Timing.predictedTakenPenalty
 
         // System.
         case 0x24: setX(readCSR(i.r0))                                              // rcsr
