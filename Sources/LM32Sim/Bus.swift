@@ -9,40 +9,51 @@ public protocol BusDevice: AnyObject {
     var waitStates: Int { get }
 }
 
-/// RAM or ROM, big-endian.
+/// RAM or ROM, big-endian. Its bytes live in one allocation so that the CPU can reach them
+/// directly (the fast path for code and data in memory).
 public final class Memory: BusDevice {
-    public private(set) var bytes: [UInt8]
+    public let storage: UnsafeMutablePointer<UInt8>
+    public let count: Int
     public let writable: Bool
     public let waitStates: Int
-    /// Bumped on every write, so decoded instructions know when they are stale.
+    /// Bumped on every write that does not come from the CPU's own fast path (devices, a
+    /// debugger, a loader), so decoded instructions know when they may be stale.
     public private(set) var generation: UInt64 = 0
 
     public init(size: Int, writable: Bool = true, waitStates: Int = 0, contents: [UInt8] = []) {
-        bytes = [UInt8](repeating: 0, count: size)
-        bytes.replaceSubrange(0..<min(size, contents.count), with: contents.prefix(size))
+        storage = .allocate(capacity: max(size, 1))
+        storage.initialize(repeating: 0, count: max(size, 1))
+        count = size
         self.writable = writable
         self.waitStates = waitStates
+        load(Array(contents.prefix(size)), at: 0)
     }
+
+    deinit { storage.deallocate() }
+
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: storage, count: count)) }
 
     public func read(_ offset: UInt32, size: Int) -> UInt32? {
         let o = Int(offset)
-        guard o + size <= bytes.count else { return nil }
+        guard o + size <= count else { return nil }
         var value: UInt32 = 0
-        for k in 0..<size { value = value << 8 | UInt32(bytes[o + k]) }
+        for k in 0..<size { value = value << 8 | UInt32(storage[o + k]) }
         return value
     }
 
     public func write(_ offset: UInt32, size: Int, value: UInt32) -> Bool {
         let o = Int(offset)
-        guard writable, o + size <= bytes.count else { return false }
-        for k in 0..<size { bytes[o + k] = UInt8(truncatingIfNeeded: value >> UInt32(8 * (size - 1 - k))) }
+        guard writable, o + size <= count else { return false }
+        for k in 0..<size { storage[o + k] = UInt8(truncatingIfNeeded: value >> UInt32(8 * (size - 1 - k))) }
         generation &+= 1
         return true
     }
 
     /// Loads bytes (a firmware image, a debugger's write), whatever `writable` says.
     public func load(_ data: [UInt8], at offset: Int) {
-        bytes.replaceSubrange(offset..<(offset + data.count), with: data)
+        if !data.isEmpty {
+            data.withUnsafeBufferPointer { (storage + offset).update(from: $0.baseAddress!, count: $0.count) }
+        }
         generation &+= 1
     }
 }

@@ -25,21 +25,32 @@ public enum LM32Stop: Equatable, Sendable {
     case illegalInstruction(pc: UInt32, word: UInt32)
 }
 
+/// The 32 general registers (raw storage, so the hot path does no copying or counting).
+public struct RegisterFile {
+    let base: UnsafeMutablePointer<UInt32>
+    public subscript(index: Int) -> UInt32 {
+        get { base[index] }
+        nonmutating set { base[index] = newValue }
+    }
+}
+
 /// The LatticeMico32 core, full configuration: multiplier, divider, barrel shifter, sign
 /// extension and cycle counter. Big-endian; r0 is zero by convention only (as in the RTL).
+/// Instructions are decoded once per word of memory and cached (DecodeCache).
 public final class LM32CPU {
-    public var registers = [UInt32](repeating: 0, count: 32)
+    let registerStorage: UnsafeMutablePointer<UInt32>
+    public let registers: RegisterFile
     public var pc: UInt32
     /// IE: bit 0 IE, bit 1 EIE (IE saved on an exception), bit 2 BIE (saved on a debug exception).
-    public var ie: UInt32 = 0
-    public var im: UInt32 = 0
+    public var ie: UInt32 = 0 { didSet { updateAttention() } }
+    public var im: UInt32 = 0 { didSet { updateAttention() } }
     /// Pending interrupts, latched: a line sets its bit, software clears it by writing 1.
-    public var ip: UInt32 = 0
+    public var ip: UInt32 = 0 { didSet { updateAttention() } }
     public var eba: UInt32
     public var deba: UInt32
     /// DC: bit 0 single step, bit 1 route every exception to DEBA, bits 2-9 watchpoint modes.
-    public var dc: UInt32 = 0
-    public var breakpoints = [UInt32](repeating: 0, count: 4)
+    public var dc: UInt32 = 0 { didSet { updateAttention() } }
+    public var breakpoints = [UInt32](repeating: 0, count: 4) { didSet { updateAttention() } }
     public var watchpoints = [UInt32](repeating: 0, count: 4)
     public var jtx: UInt32 = 0
     public var jrx: UInt32 = 0
@@ -47,13 +58,48 @@ public final class LM32CPU {
     public var cycles: UInt64 = 0
     public var instructions: UInt64 = 0
     /// Interrupt lines as devices drive them; latched into IP before each instruction.
-    public var interruptLines: UInt32 = 0
+    public var interruptLines: UInt32 = 0 { didSet { updateAttention() } }
     /// The last exception taken, for debuggers and tests.
     public private(set) var lastException: LM32Exception?
     /// Characters written to JTX (the JTAG UART).
     public var jtagOutput: [UInt8] = []
-    /// Cycle from which each register's latest value can be used (result latencies).
-    var readyAt = [UInt64](repeating: 0, count: 32)
+    /// Cycle from which each register's latest value can be used (result latencies); slot 32
+    /// is for "no register".
+    let readyAt: UnsafeMutablePointer<UInt64>
+    /// Decoded instructions of the memory the code runs from (owner), and raw views of it and
+    /// of the memory data accesses hit last: plain values, so the hot path counts no references.
+    var codeCache: DecodeCache?
+    var code: CodeView?
+    var dataOwner: Memory?
+    var data: DataView?
+    /// Whether a line is driven, an interrupt may be due, a breakpoint is set or single-stepping
+    /// is on: the only cases where `step` must look before fetching.
+    var attention = false
+
+    struct CodeView {
+        let ops: UnsafeMutablePointer<DecodedOp>
+        let valid: UnsafeMutablePointer<Bool>
+        let base: UInt32
+        let limit: UInt32
+        let wait: UInt64
+        let cache: Unmanaged<DecodeCache>
+    }
+
+    struct DataView {
+        let storage: UnsafeMutablePointer<UInt8>
+        let base: UInt32
+        let end: UInt32
+        let wait: Int
+        let writable: Bool
+        /// The same memory as the code: stores must drop decoded instructions.
+        let holdsCode: Bool
+    }
+
+    func updateAttention() {
+        // Driven lines must be latched into IP even while interrupts are disabled.
+        attention = interruptLines != 0 || (ie & 1 != 0 && ip & im != 0) || dc & 1 != 0
+            || breakpoints[0] & 1 != 0 || breakpoints[1] & 1 != 0 || breakpoints[2] & 1 != 0 || breakpoints[3] & 1 != 0
+    }
 
     /// docs/timing.md, "LM32": the pipeline facts of the reference sheet.
     public enum Timing {
@@ -87,6 +133,16 @@ public final class LM32CPU {
         pc = resetVector
         eba = resetVector
         deba = resetVector
+        registerStorage = .allocate(capacity: 32)
+        registerStorage.initialize(repeating: 0, count: 32)
+        registers = RegisterFile(base: registerStorage)
+        readyAt = .allocate(capacity: 33)
+        readyAt.initialize(repeating: 0, count: 33)
+    }
+
+    deinit {
+        registerStorage.deallocate()
+        readyAt.deallocate()
     }
 
     // MARK: Exceptions
@@ -147,8 +203,10 @@ public final class LM32CPU {
 
     // MARK: Execution
 
-    /// Runs until `budget` instructions have executed or the simulation must stop.
+    /// Runs `budget` steps (an instruction, or the entry into an exception taken instead of
+    /// one), or until the simulation must stop.
     public func run(budget: UInt64) -> LM32Stop {
+        codeCache?.flushIfStale()
         var left = budget
         while left > 0 {
             if let stop = step() { return stop }
@@ -160,34 +218,33 @@ public final class LM32CPU {
     /// Executes one instruction (or takes one exception). Returns a reason to stop, if any.
     @discardableResult
     public func step() -> LM32Stop? {
-        ip |= interruptLines
-        if ie & 1 != 0 && ip & im != 0 {
-            cycles &+= 1
-            raise(.interrupt, address: pc)
-            return nil
+        if attention {
+            ip |= interruptLines
+            if ie & 1 != 0 && ip & im != 0 {
+                cycles &+= 1
+                raise(.interrupt, address: pc)
+                return nil
+            }
+            for breakpoint in breakpoints where breakpoint & 1 != 0 && breakpoint & ~3 == pc {
+                cycles &+= 1
+                raise(.breakpoint, address: pc)
+                return nil
+            }
         }
-        for breakpoint in breakpoints where breakpoint & 1 != 0 && breakpoint & ~3 == pc {
-            cycles &+= 1
-            raise(.breakpoint, address: pc)
-            return nil
-        }
-        guard let (word, wait) = bus.read(pc, size: 4) else {
+        guard let (op, wait) = fetch(pc) else {
             cycles &+= 1
             raise(.instructionBusError, address: pc)
             return nil
         }
-        let instruction = LM32Instruction(word: word)
         // Wait for the operands this instruction reads (result latencies), then issue.
-        var ready: UInt64 = 0
-        for register in sources(instruction) { ready = max(ready, readyAt[Int(register)]) }
+        let ready = max(readyAt[Int(op.source1)], readyAt[Int(op.source2)])
         if ready > cycles { cycles = ready }
         let issue = cycles
         cycles &+= 1 &+ UInt64(wait)
         let here = pc
-        if let stop = execute(instruction, at: here) { return stop }
-        if let destination = destination(instruction) {
-            readyAt[Int(destination)] = issue &+ Timing.latency(instruction.opcode)
-        }
+        lastException = nil
+        if let stop = execute(op, at: here) { return stop }
+        readyAt[Int(op.destination)] = issue &+ UInt64(op.latency)
         instructions &+= 1
         if dc & 1 != 0 && lastException == nil {
             raise(.breakpoint, address: pc)           // single step: stop after one instruction
@@ -195,26 +252,82 @@ public final class LM32CPU {
         return nil
     }
 
-    /// Registers an instruction reads.
-    func sources(_ i: LM32Instruction) -> [UInt8] {
-        switch i.spec.format {
-        case .immediate, .load, .unary, .jumpRegister: return [i.r0]
-        case .store, .branch, .registers, .user: return [i.r0, i.r1]
-        case .writeCSR: return [i.r1]
-        case .jumpImmediate, .readCSR, .raise, .reserved: return []
+    /// The decoded instruction at `address`: from the code memory's cache, or through the bus.
+    @inline(__always)
+    func fetch(_ address: UInt32) -> (DecodedOp, Int)? {
+        if let code, address &- code.base < code.limit, address & 3 == 0 {
+            let index = Int((address &- code.base) >> 2)
+            return (code.valid[index] ? code.ops[index] : code.cache.takeUnretainedValue().op(at: index), Int(code.wait))
         }
+        return slowFetch(address)
     }
 
-    /// The register an instruction writes, if any.
-    func destination(_ i: LM32Instruction) -> UInt8? {
-        switch i.spec.format {
-        case .immediate, .load: return i.r1
-        case .registers, .unary, .readCSR: return i.r2
-        default: return i.opcode == 0x36 || i.opcode == 0x3e ? 29 : nil
+    @inline(never)
+    func slowFetch(_ address: UInt32) -> (DecodedOp, Int)? {
+        guard let mapping = bus.mapping(at: address) else { return nil }
+        if let memory = mapping.device as? Memory {
+            let cache = DecodeCache(memory: memory, base: mapping.base)
+            codeCache = cache
+            code = CodeView(ops: cache.ops, valid: cache.valid, base: mapping.base, limit: UInt32(cache.words * 4),
+                            wait: UInt64(memory.waitStates), cache: Unmanaged.passUnretained(cache))
+            data = nil    // holdsCode may have changed
+            return fetch(address)
         }
+        guard let (word, wait) = bus.read(address, size: 4) else { return nil }
+        return (DecodedOp(word), wait)
     }
 
-    func loadAddress(_ i: LM32Instruction) -> UInt32 { registers[Int(i.r0)] &+ UInt32(bitPattern: Int32(Int16(bitPattern: i.imm16))) }
+    /// A data read, with the fast path for memory.
+    @inline(__always)
+    func load(_ address: UInt32, size: Int) -> (UInt32, Int)? {
+        if let data, address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
+            let p = data.storage + Int(address &- data.base)
+            switch size {
+            case 4: return (UInt32(p[0]) << 24 | UInt32(p[1]) << 16 | UInt32(p[2]) << 8 | UInt32(p[3]), data.wait)
+            case 2: return (UInt32(p[0]) << 8 | UInt32(p[1]), data.wait)
+            default: return (UInt32(p[0]), data.wait)
+            }
+        }
+        return slowLoad(address, size: size)
+    }
+
+    /// Points the data view at the memory holding `address`, if it is one.
+    func viewData(at address: UInt32) {
+        guard let mapping = bus.mapping(at: address), let memory = mapping.device as? Memory else { return }
+        dataOwner = memory
+        data = DataView(storage: memory.storage, base: mapping.base, end: UInt32(truncatingIfNeeded: mapping.end), wait: memory.waitStates,
+                        writable: memory.writable, holdsCode: codeCache?.memory === memory)
+    }
+
+    @inline(never)
+    func slowLoad(_ address: UInt32, size: Int) -> (UInt32, Int)? {
+        viewData(at: address)
+        guard let (value, wait) = bus.read(address, size: size) else { return nil }
+        return (value, wait)
+    }
+
+    /// A data write, with the fast path for memory; keeps decoded code in step.
+    @inline(__always)
+    func store(_ address: UInt32, size: Int, value: UInt32) -> Int? {
+        if let data, data.writable, address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
+            let p = data.storage + Int(address &- data.base)
+            for k in 0..<size { p[k] = UInt8(truncatingIfNeeded: value >> UInt32(8 * (size - 1 - k))) }
+            if data.holdsCode, let code { code.valid[Int((address &- code.base) >> 2)] = false }
+            return data.wait
+        }
+        return slowStore(address, size: size, value: value)
+    }
+
+    @inline(never)
+    func slowStore(_ address: UInt32, size: Int, value: UInt32) -> Int? {
+        if let mapping = bus.mapping(at: address), let memory = mapping.device as? Memory, memory.writable {
+            viewData(at: address)
+            return store(address, size: size, value: value)
+        }
+        let wait = bus.write(address, size: size, value: value)
+        codeCache?.flushIfStale()
+        return wait
+    }
 
     func watchpointHit(_ address: UInt32, write: Bool) -> Bool {
         for (index, watchpoint) in watchpoints.enumerated() {
@@ -225,17 +338,18 @@ public final class LM32CPU {
     }
 
     /// One instruction at `here`. Sets pc; raises exceptions.
-    func execute(_ i: LM32Instruction, at here: UInt32) -> LM32Stop? {
-        lastException = nil
+    @inline(__always)
+    func execute(_ i: DecodedOp, at here: UInt32) -> LM32Stop? {
         var next = here &+ 4
-        let y = registers[Int(i.r0)], z = registers[Int(i.r1)]
-        let immediate = i.immediateValue
-        func setX(_ value: UInt32) { registers[Int(i.r2)] = value }     // RR destination (15:11)
-        func setI(_ value: UInt32) { registers[Int(i.r1)] = value }     // RI destination (20:16)
+        let r = registerStorage
+        let y = r[Int(i.r0)], z = r[Int(i.r1)]
+        let immediate = i.immediate
+        func setX(_ value: UInt32) { r[Int(i.r2)] = value }     // RR destination (15:11)
+        func setI(_ value: UInt32) { r[Int(i.r1)] = value }     // RI destination (20:16)
         func branch(_ taken: Bool) {
             // Static prediction: backward branches taken, forward ones not.
-            let backward = i.branchOffset < 0
-            if taken { next = here &+ UInt32(bitPattern: i.branchOffset) }
+            let backward = Int32(bitPattern: i.immediate) < 0
+            if taken { next = here &+ i.immediate }
             cycles &+= taken == backward ? (taken ? Timing.predictedTakenPenalty : 0) : Timing.redirectPenalty
         }
 
@@ -262,10 +376,10 @@ public final class LM32CPU {
 
         // Loads and stores.
         case 0x04, 0x07, 0x0a, 0x0b, 0x10:
-            let address = loadAddress(i)
+            let address = y &+ immediate
             let size = i.opcode == 0x0a ? 4 : (i.opcode == 0x07 || i.opcode == 0x0b) ? 2 : 1
-            if watchpointHit(address, write: false) { raise(.watchpoint, address: here); return nil }
-            guard let (value, wait) = bus.read(address, size: size) else { raise(.dataBusError, address: here); return nil }
+            if dc & 0x3fc != 0 && watchpointHit(address, write: false) { raise(.watchpoint, address: here); return nil }
+            guard let (value, wait) = load(address, size: size) else { raise(.dataBusError, address: here); return nil }
             cycles &+= UInt64(wait)
             switch i.opcode {
             case 0x04: setI(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value))))     // lb
@@ -273,10 +387,10 @@ public final class LM32CPU {
             default: setI(value)                                                            // lw, lhu, lbu
             }
         case 0x03, 0x0c, 0x16:
-            let address = loadAddress(i)
+            let address = y &+ immediate
             let size = i.opcode == 0x16 ? 4 : i.opcode == 0x03 ? 2 : 1
-            if watchpointHit(address, write: true) { raise(.watchpoint, address: here); return nil }
-            guard let wait = bus.write(address, size: size, value: z) else { raise(.dataBusError, address: here); return nil }
+            if dc & 0x3fc != 0 && watchpointHit(address, write: true) { raise(.watchpoint, address: here); return nil }
+            guard let wait = store(address, size: size, value: z) else { raise(.dataBusError, address: here); return nil }
             cycles &+= UInt64(wait)
 
         // Conditional branches: rY (25:21) against rZ (20:16).
@@ -319,22 +433,22 @@ public final class LM32CPU {
             if i.r0 == 30 { ie = (ie & ~1) | (ie >> 1) & 1 }                        // eret: IE <- EIE
             if i.r0 == 31 { ie = (ie & ~1) | (ie >> 2) & 1 }                        // bret: IE <- BIE
         case 0x36:                                                                  // call rY
-            registers[29] = here &+ 4
+            r[29] = here &+ 4
             next = y
             cycles &+= Timing.redirectPenalty
         case 0x38:                                                                  // bi
-            next = here &+ UInt32(bitPattern: i.branchOffset)
+            next = here &+ immediate
             cycles &+= Timing.predictedTakenPenalty
         case 0x3e:                                                                  // calli
-            registers[29] = here &+ 4
-            next = here &+ UInt32(bitPattern: i.branchOffset)
+            r[29] = here &+ 4
+            next = here &+ immediate
             cycles &+= Timing.predictedTakenPenalty
 
         // System.
         case 0x24: setX(readCSR(i.r0))                                              // rcsr
         case 0x34: writeCSR(i.r0, z)                                                // wcsr
         case 0x2b:                                                                  // raise
-            switch i.imm26 {
+            switch i.word & 0x3ff_ffff {
             case 7: raise(.systemCall, address: here); return nil
             case 2: raise(.breakpoint, address: here); return nil
             default: return .illegalInstruction(pc: here, word: i.word)

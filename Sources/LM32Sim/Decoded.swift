@@ -1,0 +1,87 @@
+import LM32ISA
+
+/// An LM32 instruction decoded once: its fields, its extended immediate, what it reads and
+/// writes, and its result latency, so that running it needs no decoding.
+struct DecodedOp {
+    var opcode: UInt8
+    /// Bits 25:21, 20:16 and 15:11.
+    var r0: UInt8, r1: UInt8, r2: UInt8
+    /// Registers read (32: none) and written (32: none), for the latency model.
+    var source1: UInt8 = 32, source2: UInt8 = 32, destination: UInt8 = 32
+    var latency: UInt8 = 1
+    /// The immediate as used (extended, or a branch's byte offset).
+    var immediate: UInt32
+    var word: UInt32
+
+    init(_ word: UInt32) {
+        let i = LM32Instruction(word: word)
+        self.word = word
+        opcode = i.opcode
+        r0 = i.r0
+        r1 = i.r1
+        r2 = i.r2
+        switch i.spec.format {
+        case .branch, .jumpImmediate: immediate = UInt32(bitPattern: i.branchOffset)
+        case .load, .store: immediate = UInt32(bitPattern: Int32(Int16(bitPattern: i.imm16)))
+        default: immediate = i.immediateValue
+        }
+        switch i.spec.format {
+        case .immediate, .load: source1 = r0; destination = r1
+        case .unary: source1 = r0; destination = r2
+        case .registers: source1 = r0; source2 = r1; destination = r2
+        case .store, .branch, .user: source1 = r0; source2 = r1
+        case .jumpRegister: source1 = r0; if opcode == 0x36 { destination = 29 }
+        case .jumpImmediate: if opcode == 0x3e { destination = 29 }
+        case .readCSR: destination = r2
+        case .writeCSR: source1 = r1
+        case .raise, .reserved: break
+        }
+        latency = UInt8(LM32CPU.Timing.latency(opcode))
+    }
+}
+
+/// Decoded instructions of one memory, by word; a slot is filled on first use and emptied
+/// when the CPU stores into that word. Writes from elsewhere bump the memory's generation,
+/// which empties every slot.
+final class DecodeCache {
+    let memory: Memory
+    let base: UInt32
+    let words: Int
+    let ops: UnsafeMutablePointer<DecodedOp>
+    let valid: UnsafeMutablePointer<Bool>
+    var generation: UInt64
+
+    init(memory: Memory, base: UInt32) {
+        self.memory = memory
+        self.base = base
+        words = memory.count / 4
+        ops = .allocate(capacity: max(words, 1))
+        valid = .allocate(capacity: max(words, 1))
+        valid.initialize(repeating: false, count: max(words, 1))
+        generation = memory.generation
+    }
+
+    deinit {
+        ops.deallocate()
+        valid.deallocate()
+    }
+
+    /// The decoded instruction at a word index (filled on first use).
+    @inline(__always)
+    func op(at index: Int) -> DecodedOp {
+        if valid[index] { return ops[index] }
+        let s = memory.storage + index * 4
+        let word = UInt32(s[0]) << 24 | UInt32(s[1]) << 16 | UInt32(s[2]) << 8 | UInt32(s[3])
+        let op = DecodedOp(word)
+        (ops + index).initialize(to: op)
+        valid[index] = true
+        return op
+    }
+
+    func flushIfStale() {
+        if generation != memory.generation {
+            valid.update(repeating: false, count: max(words, 1))
+            generation = memory.generation
+        }
+    }
+}
