@@ -209,7 +209,7 @@ public final class LM32CPU {
         codeCache?.flushIfStale()
         var left = budget
         while left > 0 {
-            if let stop = step() { return stop }
+            if let stop = stepInline() { return stop }
             left -= 1
         }
         return .budget
@@ -217,7 +217,11 @@ public final class LM32CPU {
 
     /// Executes one instruction (or takes one exception). Returns a reason to stop, if any.
     @discardableResult
-    public func step() -> LM32Stop? {
+    public func step() -> LM32Stop? { stepInline() }
+
+    /// `step`, inlined into `run`'s loop so that the hot path makes no call per instruction.
+    @inline(__always)
+    func stepInline() -> LM32Stop? {
         if attention {
             ip |= interruptLines
             if ie & 1 != 0 && ip & im != 0 {
