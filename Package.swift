@@ -34,7 +34,8 @@ let package = Package(
         // The LM32 core and its bus. The core's state is class properties that only its own
         // methods touch: the run-time exclusivity checks (60 % of the time) are off, the
         // compile-time ones stay.
-        .target(name: "LM32Sim", dependencies: ["LM32ISA"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "ELF32"),
+        .target(name: "LM32Sim", dependencies: ["LM32ISA", "ELF32"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["MPUSim"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
@@ -45,7 +46,7 @@ let package = Package(
         .target(name: "CPrefetch"),
         // Benchmarks (release builds; Benchmarks/run.sh runs them next to their baselines).
         .executableTarget(name: "mpu-bench", dependencies: ["MPUAsm", "MPUISA", "MPUSim", "Synth"], path: "Benchmarks/MPUBench"),
-        .executableTarget(name: "lm32-bench", dependencies: ["LM32ISA", "LM32Sim"], path: "Benchmarks/LM32Bench"),
+        .executableTarget(name: "lm32-bench", dependencies: ["LM32ISA", "LM32Sim", "ELF32"], path: "Benchmarks/LM32Bench"),
         // Output and exit-code helpers shared by the command-line tools.
         .target(name: "CLISupport"),
         .executableTarget(
@@ -69,7 +70,7 @@ let package = Package(
         .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport"]),
         .testTarget(name: "AutomataTests", dependencies: ["Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
-        .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA"]),
+        .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "MPUISA", "TestSupport"]),
     ]
 )

@@ -23,6 +23,8 @@ public enum LM32Stop: Equatable, Sendable {
     /// A reserved opcode or `user` (no user logic attached): LM32 has no exception for it;
     /// like QEMU, the simulation stops at the instruction.
     case illegalInstruction(pc: UInt32, word: UInt32)
+    /// With `hostCalls` on, the program called exit (scall with r8 = 1); the status is r1.
+    case exited(status: UInt32)
 }
 
 /// The 32 general registers (raw storage, so the hot path does no copying or counting).
@@ -59,19 +61,28 @@ public final class LM32CPU {
     public var instructions: UInt64 = 0
     /// Interrupt lines as devices drive them; latched into IP before each instruction.
     public var interruptLines: UInt32 = 0 { didSet { updateAttention() } }
-    /// The last exception taken, for debuggers and tests.
+    /// The last exception taken (kept until the next one), for debuggers and tests.
     public private(set) var lastException: LM32Exception?
+    /// How many exceptions have been taken: single-stepping stops only after a step that
+    /// took none.
+    public private(set) var exceptionsTaken: UInt64 = 0
     /// Characters written to JTX (the JTAG UART).
     public var jtagOutput: [UInt8] = []
+    /// The "virtual environment" of gdb's LM32 simulator: `scall` performs newlib system calls
+    /// (r8 = number, arguments r1-r3; exit and write) instead of raising an exception, so
+    /// programs built for `lm32-elf-run` run unchanged.
+    public var hostCalls = false
+    /// What the program wrote to file descriptors 1 and 2 through host calls.
+    public var hostOutput: [UInt8] = []
     /// Cycle from which each register's latest value can be used (result latencies); slot 32
     /// is for "no register".
     let readyAt: UnsafeMutablePointer<UInt64>
     /// Decoded instructions of the memory the code runs from (owner), and raw views of it and
     /// of the memory data accesses hit last: plain values, so the hot path counts no references.
     var codeCache: DecodeCache?
-    var code: CodeView?
+    var code = CodeView.none
     var dataOwner: Memory?
-    var data: DataView?
+    var data = DataView.none
     /// Whether a line is driven, an interrupt may be due, a breakpoint is set or single-stepping
     /// is on: the only cases where `step` must look before fetching.
     var attention = false
@@ -82,8 +93,14 @@ public final class LM32CPU {
         let base: UInt32
         let limit: UInt32
         let wait: UInt64
-        let cache: Unmanaged<DecodeCache>
+        let cache: Unmanaged<DecodeCache>?
+        /// No code memory yet: every fetch takes the slow path.
+        nonisolated(unsafe) static let none = CodeView(ops: sentinel.assumingMemoryBound(to: DecodedOp.self), valid: sentinel.assumingMemoryBound(to: Bool.self),
+                                   base: 0, limit: 0, wait: 0, cache: nil)
     }
+
+    /// Never read through (the empty views' bounds reject every address); only fills pointer fields.
+    nonisolated(unsafe) static let sentinel = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 16)
 
     struct DataView {
         let storage: UnsafeMutablePointer<UInt8>
@@ -93,6 +110,7 @@ public final class LM32CPU {
         let writable: Bool
         /// The same memory as the code: stores must drop decoded instructions.
         let holdsCode: Bool
+        nonisolated(unsafe) static let none = DataView(storage: sentinel.assumingMemoryBound(to: UInt8.self), base: 0, end: 0, wait: 0, writable: false, holdsCode: false)
     }
 
     func updateAttention() {
@@ -164,6 +182,7 @@ public final class LM32CPU {
             pc = ((dc & 2) != 0 ? deba : eba) &+ exception.rawValue * 32
         }
         lastException = exception
+        exceptionsTaken &+= 1
     }
 
     // MARK: CSRs
@@ -246,11 +265,11 @@ public final class LM32CPU {
         let issue = cycles
         cycles &+= 1 &+ UInt64(wait)
         let here = pc
-        lastException = nil
+        let watching = attention, exceptionsBefore = exceptionsTaken
         if let stop = execute(op, at: here) { return stop }
         readyAt[Int(op.destination)] = issue &+ UInt64(op.latency)
         instructions &+= 1
-        if dc & 1 != 0 && lastException == nil {
+        if watching && dc & 1 != 0 && exceptionsTaken == exceptionsBefore {
             raise(.breakpoint, address: pc)           // single step: stop after one instruction
         }
         return nil
@@ -259,9 +278,9 @@ public final class LM32CPU {
     /// The decoded instruction at `address`: from the code memory's cache, or through the bus.
     @inline(__always)
     func fetch(_ address: UInt32) -> (DecodedOp, Int)? {
-        if let code, address &- code.base < code.limit, address & 3 == 0 {
+        if address &- code.base < code.limit, address & 3 == 0 {
             let index = Int((address &- code.base) >> 2)
-            return (code.valid[index] ? code.ops[index] : code.cache.takeUnretainedValue().op(at: index), Int(code.wait))
+            return (code.valid[index] ? code.ops[index] : code.cache!.takeUnretainedValue().op(at: index), Int(code.wait))
         }
         return slowFetch(address)
     }
@@ -274,7 +293,7 @@ public final class LM32CPU {
             codeCache = cache
             code = CodeView(ops: cache.ops, valid: cache.valid, base: mapping.base, limit: UInt32(cache.words * 4),
                             wait: UInt64(memory.waitStates), cache: Unmanaged.passUnretained(cache))
-            data = nil    // holdsCode may have changed
+            data = .none    // holdsCode may have changed
             return fetch(address)
         }
         guard let (word, wait) = bus.read(address, size: 4) else { return nil }
@@ -284,12 +303,12 @@ public final class LM32CPU {
     /// A data read, with the fast path for memory.
     @inline(__always)
     func load(_ address: UInt32, size: Int) -> (UInt32, Int)? {
-        if let data, address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
-            let p = data.storage + Int(address &- data.base)
+        if address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
+            let p = UnsafeRawPointer(data.storage + Int(address &- data.base))
             switch size {
-            case 4: return (UInt32(p[0]) << 24 | UInt32(p[1]) << 16 | UInt32(p[2]) << 8 | UInt32(p[3]), data.wait)
-            case 2: return (UInt32(p[0]) << 8 | UInt32(p[1]), data.wait)
-            default: return (UInt32(p[0]), data.wait)
+            case 4: return (UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)), data.wait)
+            case 2: return (UInt32(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))), data.wait)
+            default: return (UInt32(p.load(as: UInt8.self)), data.wait)
             }
         }
         return slowLoad(address, size: size)
@@ -313,10 +332,14 @@ public final class LM32CPU {
     /// A data write, with the fast path for memory; keeps decoded code in step.
     @inline(__always)
     func store(_ address: UInt32, size: Int, value: UInt32) -> Int? {
-        if let data, data.writable, address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
-            let p = data.storage + Int(address &- data.base)
-            for k in 0..<size { p[k] = UInt8(truncatingIfNeeded: value >> UInt32(8 * (size - 1 - k))) }
-            if data.holdsCode, let code { code.valid[Int((address &- code.base) >> 2)] = false }
+        if data.writable, address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
+            let p = UnsafeMutableRawPointer(data.storage + Int(address &- data.base))
+            switch size {
+            case 4: p.storeBytes(of: value.bigEndian, as: UInt32.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, as: UInt16.self)
+            default: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            }
+            if data.holdsCode { code.valid[Int((address &- code.base) >> 2)] = false }
             return data.wait
         }
         return slowStore(address, size: size, value: value)
@@ -453,7 +476,9 @@ public final class LM32CPU {
         case 0x34: writeCSR(i.r0, z)                                                // wcsr
         case 0x2b:                                                                  // raise
             switch i.word & 0x3ff_ffff {
-            case 7: raise(.systemCall, address: here); return nil
+            case 7:
+                if hostCalls { return hostCall(at: here) }
+                raise(.systemCall, address: here); return nil
             case 2: raise(.breakpoint, address: here); return nil
             default: return .illegalInstruction(pc: here, word: i.word)
             }
@@ -461,6 +486,29 @@ public final class LM32CPU {
             return .illegalInstruction(pc: here, word: i.word)
         }
         pc = next
+        return nil
+    }
+
+    /// A newlib system call as gdb's simulator performs it (sim/lm32/traps.c): results in r1,
+    /// r2 and errno in r3, then the instruction after the scall.
+    @inline(never)
+    func hostCall(at here: UInt32) -> LM32Stop? {
+        let r = registers
+        switch r[8] {
+        case 1:                                                    // exit
+            instructions &+= 1
+            return .exited(status: r[1])
+        case 5 where r[1] == 1 || r[1] == 2:                       // write(fd, buffer, length)
+            var written: UInt32 = 0
+            while written < r[3], let (byte, _) = bus.read(r[2] &+ written, size: 1) {
+                hostOutput.append(UInt8(truncatingIfNeeded: byte))
+                written += 1
+            }
+            r[1] = written; r[2] = 0; r[3] = 0
+        default:                                                   // unsupported: -1, ENOSYS
+            r[1] = UInt32.max; r[2] = 0; r[3] = 88
+        }
+        pc = here &+ 4
         return nil
     }
 }
