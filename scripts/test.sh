@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian 12 machine with Swift; installs what it needs.
+# The reference lm32-elf tools (GNU binutils, gdb and its simulator) are built once per machine
+# into ~/.cache/eric/lm32-toolchain (about 20 minutes the first time) for the tests that compare
+# against them; set ERIC_SKIP_LM32_TOOLCHAIN=1 to skip those tests instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+if [ "${ERIC_SKIP_LM32_TOOLCHAIN:-0}" != 1 ]; then
+    LM32_TOOLCHAIN=$(bash scripts/build-lm32-toolchain.sh)
+    export LM32_TOOLCHAIN ERIC_REQUIRE_LM32_TOOLCHAIN=1
+fi
 swift test --disable-xctest "$@"

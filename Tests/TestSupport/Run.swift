@@ -15,7 +15,8 @@ public struct Run {
 
     public init(_ tool: String, _ arguments: [String], in directory: URL = packageRoot, environment: [String: String] = [:]) throws {
         let process = Process()
-        process.executableURL = Run.binaries.appendingPathComponent(tool)
+        // A bare name is one of this package's executables; a path is any program.
+        process.executableURL = tool.contains("/") ? URL(fileURLWithPath: tool) : Run.binaries.appendingPathComponent(tool)
         process.arguments = arguments
         process.currentDirectoryURL = directory
         if !environment.isEmpty {
@@ -46,3 +47,24 @@ public func temporaryDirectory() throws -> URL {
     return url
 }
 
+
+/// The reference lm32-elf tools built by scripts/build-lm32-toolchain.sh (GNU as/ld/objdump,
+/// gdb and gdb's simulator), found where the script puts them.
+public enum LM32Toolchain {
+    /// The `bin` directory, if the tools are built.
+    public static let bin: URL? = {
+        let environment = ProcessInfo.processInfo.environment
+        let cache = environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+        let prefix = environment["LM32_TOOLCHAIN"].map { URL(fileURLWithPath: $0) } ?? cache.appendingPathComponent("eric/lm32-toolchain")
+        let bin = prefix.appendingPathComponent("bin")
+        let needed = ["lm32-elf-as", "lm32-elf-ld", "lm32-elf-run", "lm32-elf-gdb"]
+        return needed.allSatisfy { FileManager.default.isExecutableFile(atPath: bin.appendingPathComponent($0).path) } ? bin : nil
+    }()
+
+    /// scripts/test.sh builds the tools and sets ERIC_REQUIRE_LM32_TOOLCHAIN=1, so tests that
+    /// need them fail rather than skip when they are missing there.
+    public static var shouldRun: Bool { bin != nil || ProcessInfo.processInfo.environment["ERIC_REQUIRE_LM32_TOOLCHAIN"] == "1" }
+
+    public static func tool(_ name: String) -> String { (bin?.appendingPathComponent(name).path) ?? name }
+}
