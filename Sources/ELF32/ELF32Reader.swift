@@ -9,6 +9,13 @@ public struct ELF32File: Sendable {
         public var data: [UInt8]
         public var memorySize: UInt32
         public var flags: UInt32
+
+        public init(address: UInt32, data: [UInt8], memorySize: UInt32, flags: UInt32) {
+            self.address = address
+            self.data = data
+            self.memorySize = memorySize
+            self.flags = flags
+        }
     }
 
     public struct Symbol: Sendable, Equatable {
