@@ -35,6 +35,8 @@ let package = Package(
         // methods touch: the run-time exclusivity checks (60 % of the time) are off, the
         // compile-time ones stay.
         .target(name: "ELF32"),
+        // The GDB remote serial protocol: packets, commands, TCP; and the LM32 as its target.
+        .target(name: "GDBRemote", dependencies: ["LM32Sim"]),
         .target(name: "LM32Sim", dependencies: ["LM32ISA", "ELF32"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["MPUSim"]),
@@ -59,6 +61,7 @@ let package = Package(
             name: "eric",
             dependencies: [
                 "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport",
+                "ELF32", "LM32Sim", "GDBRemote",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/eric-cli"),
@@ -71,6 +74,7 @@ let package = Package(
         .testTarget(name: "AutomataTests", dependencies: ["Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport"]),
+        .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "LM32Sim", "ELF32", "TestSupport", "eric"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "MPUISA", "TestSupport"]),
     ]
 )

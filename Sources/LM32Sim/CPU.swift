@@ -23,6 +23,8 @@ public enum LM32Stop: Equatable, Sendable {
     /// A reserved opcode or `user` (no user logic attached): LM32 has no exception for it;
     /// like QEMU, the simulation stops at the instruction.
     case illegalInstruction(pc: UInt32, word: UInt32)
+    /// With `debuggerOwnsBreak` on, a `break` instruction: pc stays on it, nothing vectors.
+    case breakInstruction(pc: UInt32)
     /// With `hostCalls` on, the program called exit (scall with r8 = 1); the status is r1.
     case exited(status: UInt32)
 }
@@ -72,6 +74,10 @@ public final class LM32CPU {
     /// (r8 = number, arguments r1-r3; exit and write) instead of raising an exception, so
     /// programs built for `lm32-elf-run` run unchanged.
     public var hostCalls = false
+    /// A debugger is attached and plants `break` as its software breakpoint: executing one
+    /// stops the simulation at it (as a JTAG debugger would) instead of entering the debug
+    /// exception, so the program's own DEBA handler never sees the debugger's breakpoints.
+    public var debuggerOwnsBreak = false
     /// What the program wrote to file descriptors 1 and 2 through host calls.
     public var hostOutput: [UInt8] = []
     /// Cycle from which each register's latest value can be used (result latencies); slot 32
@@ -236,7 +242,10 @@ public final class LM32CPU {
 
     /// Executes one instruction (or takes one exception). Returns a reason to stop, if any.
     @discardableResult
-    public func step() -> LM32Stop? { stepInline() }
+    public func step() -> LM32Stop? {
+        codeCache?.flushIfStale()      // memory may have been loaded since (a debugger's breakpoints)
+        return stepInline()
+    }
 
     /// `step`, inlined into `run`'s loop so that the hot path makes no call per instruction.
     @inline(__always)
@@ -479,7 +488,9 @@ public final class LM32CPU {
             case 7:
                 if hostCalls { return hostCall(at: here) }
                 raise(.systemCall, address: here); return nil
-            case 2: raise(.breakpoint, address: here); return nil
+            case 2:
+                if debuggerOwnsBreak { return .breakInstruction(pc: here) }
+                raise(.breakpoint, address: here); return nil
             default: return .illegalInstruction(pc: here, word: i.word)
             }
         default:                                                                    // 0x27, 0x2a, 0x35, user (0x33)
