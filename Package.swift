@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "mpuas", targets: ["mpuas"]),
         .executable(name: "eric", targets: ["eric"]),
+        .executable(name: "lm32as", targets: ["lm32as"]),
         .library(name: "MPUISA", targets: ["MPUISA"]),
         .library(name: "MPUAsm", targets: ["MPUAsm"]),
         .library(name: "MPUSim", targets: ["MPUSim"]),
@@ -35,6 +36,7 @@ let package = Package(
         // methods touch: the run-time exclusivity checks (60 % of the time) are off, the
         // compile-time ones stay.
         .target(name: "ELF32"),
+        .target(name: "LM32Asm", dependencies: ["AsmKit", "LM32ISA", "ELF32"]),
         // The GDB remote serial protocol: packets, commands, TCP; and the LM32 as its target.
         .target(name: "GDBRemote", dependencies: ["LM32Sim"]),
         .target(name: "LM32Sim", dependencies: ["LM32ISA", "ELF32"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
@@ -58,6 +60,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
+            name: "lm32as",
+            dependencies: [
+                "LM32Asm", "AsmKit", "CLISupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
             name: "eric",
             dependencies: [
                 "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport",
@@ -74,6 +82,7 @@ let package = Package(
         .testTarget(name: "AutomataTests", dependencies: ["Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport"]),
+        .testTarget(name: "LM32AsmTests", dependencies: ["LM32Asm", "LM32ISA", "LM32Sim", "ELF32", "TestSupport", "lm32as"]),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "LM32Sim", "ELF32", "TestSupport", "eric"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "MPUISA", "TestSupport"]),
     ]
