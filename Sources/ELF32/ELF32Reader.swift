@@ -23,6 +23,13 @@ public struct ELF32File: Sendable {
         public var value: UInt32
         public var size: UInt32
         public var isGlobal: Bool
+
+        public init(name: String, value: UInt32, size: UInt32, isGlobal: Bool) {
+            self.name = name
+            self.value = value
+            self.size = size
+            self.isGlobal = isGlobal
+        }
     }
 
     public var machine: UInt16

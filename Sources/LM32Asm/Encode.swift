@@ -71,8 +71,15 @@ extension LM32Assembly {
             LM32Program.Section(name: name, address: bases[name]!, bytes: sectionImages[name] ?? [],
                                 size: offsets[name]!, alignment: alignments[name]!)
         }
-        let symbols = labels.filter { !$0.key.hasPrefix(".L") }.sorted { ($0.value.section.rawValue, $0.value.offset, $0.key) < ($1.value.section.rawValue, $1.value.offset, $1.key) }
+        var symbols: [(name: String, address: UInt32, section: SectionName?, isGlobal: Bool)] = labels
+            .filter { !$0.key.hasPrefix(".L") }
+            .sorted { ($0.value.section.rawValue, $0.value.offset, $0.key) < ($1.value.section.rawValue, $1.value.offset, $1.key) }
             .map { (name: $0.key, address: addresses[$0.key]!, section: $0.value.section, isGlobal: globals[$0.key] != nil) }
+        // Constants from the source (not -D) are absolute symbols, as GNU as writes them.
+        for (name, constant) in constants.sorted(by: { $0.key < $1.key }) where constant.site.location.line > 0 && !name.hasPrefix(".L") {
+            guard let value = constant.value else { continue }
+            symbols.append((name: name, address: UInt32(truncatingIfNeeded: value), section: nil, isGlobal: globals[name] != nil))
+        }
         let program = LM32Program(sections: sections, symbols: symbols, entry: addresses["_start"] ?? bases[.text]!)
         return LM32AssemblyResult(program: program, diagnostics: sink.diagnostics, listing: listing)
     }

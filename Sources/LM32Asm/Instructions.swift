@@ -125,7 +125,8 @@ extension LM32Assembly {
         }
         guard range.contains(v) else {
             let first = operand[0], last = operand[operand.count - 1]
-            error("\(v) is out of range for \(what) (\(range.lowerBound) to \(range.upperBound)); hi()/lo() take the halves of a 32-bit value",
+            let hint = kind == .shift ? "" : "; hi()/lo() take the halves of a 32-bit value"
+            error("\(v) is out of range for \(what) (\(range.lowerBound) to \(range.upperBound))\(hint)",
                   site, column: first.column, length: last.column + last.length - first.column)
             return nil
         }

@@ -1,4 +1,4 @@
-import AsmKit
+@_exported import AsmKit
 import ELF32
 import LM32ISA
 
@@ -37,8 +37,9 @@ public struct LM32Program: Sendable {
         public var alignment: UInt32
     }
     public var sections: [Section]
-    /// Labels by name, with their addresses, and whether `.global` exported them.
-    public var symbols: [(name: String, address: UInt32, section: SectionName, isGlobal: Bool)]
+    /// Labels (with their section) and source constants (absolute: no section), and whether
+    /// `.global` exported them.
+    public var symbols: [(name: String, address: UInt32, section: SectionName?, isGlobal: Bool)]
     /// `_start` if defined, else the start of .text.
     public var entry: UInt32
 
@@ -52,7 +53,7 @@ public struct LM32Program: Sendable {
                                    address: $0.address, bytes: $0.bytes, size: $0.size, alignment: $0.alignment)
             },
             symbols: symbols.map { symbol in
-                ELF32Image.Symbol(name: symbol.name, value: symbol.address, section: present.firstIndex { $0.name == symbol.section }, isGlobal: symbol.isGlobal)
+                ELF32Image.Symbol(name: symbol.name, value: symbol.address, section: symbol.section.flatMap { name in present.firstIndex { $0.name == name } }, isGlobal: symbol.isGlobal)
             })
         return image.bytes()
     }
