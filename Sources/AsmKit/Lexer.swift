@@ -31,9 +31,13 @@ public struct LexError: Error, Hashable, Sendable {
 public struct Lexer: Sendable {
     /// Comment starters, e.g. `//` for the MPU and `#` for LM32.
     public var commentPrefixes: [String]
+    /// GNU as numeric local label references (`1b`, `2f`: the nearest `1:` backward, `2:`
+    /// forward) lex as identifiers instead of malformed numbers.
+    public var numericLocalLabels: Bool
 
-    public init(commentPrefixes: [String]) {
+    public init(commentPrefixes: [String], numericLocalLabels: Bool = false) {
         self.commentPrefixes = commentPrefixes
+        self.numericLocalLabels = numericLocalLabels
     }
 
     static let twoCharacterOperators: Set<String> = ["<<", ">>", "==", "!=", "<=", ">=", "&&", "||"]
@@ -60,6 +64,10 @@ public struct Lexer: Sendable {
             } else if c.properties.numericType != nil && c.isASCII {
                 while i < s.count && (isIdentifierContinue(s[i])) { i += 1 }
                 let text = String(String.UnicodeScalarView(s[start..<i]))
+                if numericLocalLabels, let last = text.last, last == "b" || last == "f", text.count > 1, text.dropLast().allSatisfy(\.isASCIIDigit) {
+                    tokens.append(Token(kind: .identifier(text), column: start + 1, length: i - start))
+                    continue
+                }
                 switch Lexer.parseInteger(text) {
                 case .success(let value): tokens.append(Token(kind: .integer(value), column: start + 1, length: i - start))
                 case .failure(let message): return .failure(LexError(column: start + 1, length: i - start, message: message.description))
@@ -182,4 +190,8 @@ public struct Lexer: Sendable {
         }
         return .success(Int64(bitPattern: value))
     }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
 }

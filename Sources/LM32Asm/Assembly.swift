@@ -8,7 +8,9 @@ struct LM32Assembly {
     typealias SectionName = LM32Program.SectionName
     let options: AssemblerOptions
     let layout: LM32Layout
-    let lexer = Lexer(commentPrefixes: ["#"])
+    let lexer = Lexer(commentPrefixes: ["#"], numericLocalLabels: true)
+    /// How many times each numeric local label (`1:`) has been defined so far.
+    var numericLabelCounts: [Int64: Int] = [:]
     var sink = DiagnosticSink()
     var listing: [LM32ListingLine] = []
 
@@ -111,6 +113,25 @@ struct LM32Assembly {
             return
         }
         guard isActive else { return }
+        // Numeric local labels: `N:` defines the next instance of N, `Nb` / `Nf` name the
+        // latest / the next one; each instance gets a name no source can spell.
+        var rewritten: [Token] = []
+        for (index, token) in tokens.enumerated() {
+            var token = token
+            if case .integer(let number) = token.kind, index + tokens.startIndex + 1 < tokens.endIndex,
+               tokens[tokens.startIndex + index + 1].isPunctuation(":"), rewritten.allSatisfy({ $0.identifier != nil || $0.isPunctuation(":") }) {
+                token.kind = .identifier("\(number)\u{2}\(numericLabelCounts[number, default: 0])")
+                numericLabelCounts[number, default: 0] += 1
+            } else if let name = token.identifier, let last = name.last, last == "b" || last == "f", let number = Int64(name.dropLast()) {
+                let count = numericLabelCounts[number, default: 0]
+                if last == "b" && count == 0 {
+                    return error("'\(name)' refers to a '\(number):' label before this line, and there is none", site, column: token.column, length: token.length)
+                }
+                token.kind = .identifier("\(number)\u{2}\(last == "b" ? count - 1 : count)")
+            }
+            rewritten.append(token)
+        }
+        tokens = rewritten[...]
         // Labels: `name:` (several may share a line).
         while tokens.count >= 2, let name = tokens.first?.identifier, tokens[tokens.startIndex + 1].isPunctuation(":") {
             define(label: name, site: site, column: tokens.first!.column)

@@ -6,7 +6,12 @@ extension LM32Assembly {
     mutating func lookup(_ name: String, at address: UInt32) -> SymbolLookup {
         if name == "." { return .value(Int64(address)) }
         if let label = addresses[name] { return .value(Int64(label)) }
-        guard var constant = constants[name] else { return .undefined }
+        guard var constant = constants[name] else {
+            if let mark = name.firstIndex(of: "\u{2}") {
+                return .unavailable("'\(name[..<mark])f' refers to a '\(name[..<mark]):' label after this line, and there is none")
+            }
+            return .undefined
+        }
         if let value = constant.value { return .value(value) }
         guard !constant.resolving, let expression = constant.expression else { return .unavailable("'\(name)' is defined in terms of itself") }
         constant.resolving = true
@@ -72,7 +77,7 @@ extension LM32Assembly {
                                 size: offsets[name]!, alignment: alignments[name]!)
         }
         var symbols: [(name: String, address: UInt32, section: SectionName?, isGlobal: Bool)] = labels
-            .filter { !$0.key.hasPrefix(".L") }
+            .filter { !$0.key.hasPrefix(".L") && !$0.key.contains("\u{2}") }
             .sorted { ($0.value.section.rawValue, $0.value.offset, $0.key) < ($1.value.section.rawValue, $1.value.offset, $1.key) }
             .map { (name: $0.key, address: addresses[$0.key]!, section: $0.value.section, isGlobal: globals[$0.key] != nil) }
         // Constants from the source (not -D) are absolute symbols, as GNU as writes them.

@@ -112,9 +112,21 @@ import TestSupport
         ("    .global main", "t.s:1:13: error: '.global main': no such label"),
         ("    mvi r1, 'ab'", "t.s:1:13: error: unterminated character literal (expected ')"),
         ("    nop r1", "t.s:1:9: error: 'nop' takes no operands"),
+        ("    bi 1b\n1: nop", "t.s:1:8: error: '1b' refers to a '1:' label before this line, and there is none"),
+        ("1: nop\n    bi 1f", "t.s:2:8: error: '1f' refers to a '1:' label after this line, and there is none"),
     ])
     func errorsAreLocated(_ source: String, _ expected: String) {
         #expect(firstError(source) == expected)
+    }
+
+    @Test func numericLocalLabelsResolveToTheNearestInstance() throws {
+        // 0: 1: nop ; 4: bi 1f (-> 8) ; 8: 1: bi 1b (-> 8, its own line's label) ; 0xc: 1: bi 1b (-> 0xc) ;
+        // 0x10: be r0, r0, 2f (-> 0x14) ; 0x14: 2: nop. GNU as 2.40 encodes the same words.
+        let result = assemble("1: nop\n    bi 1f\n1: bi 1b\n1:  bi 1b\n    be r0, r0, 2f\n2: nop\n")
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics.map { $0.rendered() })")
+        let program = try #require(result.program)
+        #expect(words(program.sections[0].bytes) == [0x3400_0000, 0xe000_0001, 0xe000_0000, 0xe000_0000, 0x4400_0001, 0x3400_0000])
+        #expect(program.symbols.isEmpty)
     }
 
     @Test func layoutErrors() {
