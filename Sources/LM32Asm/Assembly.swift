@@ -70,9 +70,10 @@ struct LM32Assembly {
         guard let file = load(mainFile, from: nil) else { return }
         process(file, identity: options.provider.identity(mainFile))
         if let open = conditionals.last { error("'.if' has no matching '.endif'", open.site, column: 1) }
-        guard !sink.hasErrors else { return }
+        // Pass 2 runs even after pass-1 errors, so that one run reports every error.
+        let errorsBefore = sink.errorCount
         place()
-        guard !sink.hasErrors else { return }
+        guard sink.errorCount == errorsBefore else { return }
         passTwo()
     }
 

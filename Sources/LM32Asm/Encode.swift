@@ -70,8 +70,22 @@ extension LM32Assembly {
         }
     }
 
+    /// Diagnostics in source order (files in the order first read), whichever pass found them.
+    var orderedDiagnostics: [Diagnostic] {
+        var fileOrder: [String: Int] = [:]
+        for line in listing where fileOrder[line.file] == nil { fileOrder[line.file] = fileOrder.count }
+        return sink.diagnostics.enumerated().sorted { a, b in
+            func key(_ d: Diagnostic) -> (Int, Int, Int) {
+                guard let location = d.location, location.line > 0 else { return (Int.max, 0, 0) }
+                return (fileOrder[location.file] ?? Int.max, location.line, location.column)
+            }
+            let (ka, kb) = (key(a.element), key(b.element))
+            return ka != kb ? ka < kb : a.offset < b.offset
+        }.map(\.element)
+    }
+
     func result() -> LM32AssemblyResult {
-        guard !sink.hasErrors else { return LM32AssemblyResult(program: nil, diagnostics: sink.diagnostics, listing: listing) }
+        guard !sink.hasErrors else { return LM32AssemblyResult(program: nil, diagnostics: orderedDiagnostics, listing: listing) }
         let sections = SectionName.allCases.map { name in
             LM32Program.Section(name: name, address: bases[name]!, bytes: sectionImages[name] ?? [],
                                 size: offsets[name]!, alignment: alignments[name]!)
@@ -86,6 +100,6 @@ extension LM32Assembly {
             symbols.append((name: name, address: UInt32(truncatingIfNeeded: value), section: nil, isGlobal: globals[name] != nil))
         }
         let program = LM32Program(sections: sections, symbols: symbols, entry: addresses["_start"] ?? bases[.text]!)
-        return LM32AssemblyResult(program: program, diagnostics: sink.diagnostics, listing: listing)
+        return LM32AssemblyResult(program: program, diagnostics: orderedDiagnostics, listing: listing)
     }
 }
