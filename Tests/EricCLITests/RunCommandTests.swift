@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `eric run` on programs assembled by lm32as: host-call output, exit status, errors.
+@Suite struct RunCommandTests {
+    static let hello = """
+        # write(1, message, 6); exit(length of the loop count)
+            .global _start
+        _start:
+            mvi r1, 1
+            mvhi r2, hi(message)
+            ori r2, r2, lo(message)
+            mvi r3, 6
+            mvi r8, 5
+            scall
+            mvi r1, 0
+            mvi r4, 1000
+        1:  addi r1, r1, 1
+            bne r1, r4, 1b
+            mvi r8, 1
+            scall
+            .data
+        message: .ascii "hello\\n"
+        """
+
+    func build(_ source: String, in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent("p.S").path
+        try source.write(toFile: path, atomically: true, encoding: .utf8)
+        let assembled = try Run("lm32as", [path, "-o", "p.elf"], in: directory)
+        #expect(assembled.status == 0, "\(assembled.stderr)")
+        return directory.appendingPathComponent("p.elf").path
+    }
+
+    @Test func runsToExitWithOutputAndStatus() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let program = try build(Self.hello, in: directory)
+        let run = try Run("eric", ["run", "--stats", program])
+        #expect(run.stdout == "hello\n")
+        #expect(run.status == Int32(1000 & 0xff))
+        // 8 instructions before the loop (the write scall among them), 1000 x (addi, bne), mvi r8
+        // and the exit scall.
+        #expect(run.stderr.hasPrefix("eric: \(8 + 2000 + 2) instructions, "), "\(run.stderr)")
+    }
+
+    @Test func stopsWithClearErrors() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let looping = try build("_start: bi _start\n", in: directory)
+        let budget = try Run("eric", ["run", "--max-instructions", "50", looping])
+        #expect(budget.status == 2 && budget.stderr == "eric: error: stopped after 50 instructions (--max-instructions) at pc 0x0\n")
+        let illegal = try build("_start: nop\n    .word 0x9c000000\n", in: directory)    // opcode 0x27: reserved
+        let stopped = try Run("eric", ["run", illegal])
+        #expect(stopped.status == 2 && stopped.stderr == "eric: error: illegal instruction 0x9c000000 at pc 0x4\n")
+        let outside = try Run("lm32as", ["--text-address", "0x100000", directory.appendingPathComponent("p.S").path, "-o", "far.elf"], in: directory)
+        #expect(outside.status == 0)
+        let far = try Run("eric", ["run", "--ram-size", "64K", directory.appendingPathComponent("far.elf").path])
+        #expect(far.status == 2 && far.stderr.contains("no memory at 0x100000"), "\(far.stderr)")
+    }
+}
