@@ -25,8 +25,9 @@ public enum SessionEnd: Equatable, Sendable {
 
 /// Serves one debugger connection until it detaches, kills, disconnects or the program exits.
 /// The target runs in slices of `slice` instructions, between which pending input is checked
-/// for Ctrl-C.
-public func serve(_ session: GDBSession, over transport: RemoteTransport, slice: UInt64 = 100_000) -> SessionEnd {
+/// for Ctrl-C and `afterSlice` runs (to pass on the program's output, say).
+public func serve(_ session: GDBSession, over transport: RemoteTransport, slice: UInt64 = 100_000,
+                  afterSlice: () -> Void = {}) -> SessionEnd {
     var decoder = PacketDecoder()
     var pending: [RemoteEvent] = []
     var lastSent: [UInt8] = []
@@ -57,11 +58,15 @@ public func serve(_ session: GDBSession, over transport: RemoteTransport, slice:
             transport.write([UInt8(ascii: "+")])
             switch session.handle(payload) {
             case .reply(let text): send(text)
-            case .step: if let end = report(session.target.step()) { return end }
+            case .step:
+                let stop = session.target.step()
+                afterSlice()
+                if let end = report(stop) { return end }
             case .resume:
                 var stop: StopReason?
                 while stop == nil {
                     stop = session.target.resume(budget: slice)
+                    afterSlice()
                     if stop == nil {
                         for byte in transport.readIfReady() {
                             guard let event = decoder.feed(byte) else { continue }

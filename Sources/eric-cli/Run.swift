@@ -72,9 +72,9 @@ struct RunCommand: ParsableCommand {
             do { listener = try TCPListener(specification: gdb) } catch { Console.fail("eric: error: --gdb: \(error)", code: 2) }
             Console.error("eric: waiting for gdb on \(listener!.host):\(listener!.port)" + (haltAtReset ? " (halted at reset)" : ""))
         }
-        var output = OutputPump(cpu: cpu)
+        let output = OutputPump(cpu: cpu)
         if haltAtReset, let listener {
-            if let status = debug(cpu, listener: listener, initialStop: .trap, output: &output) { finish(cpu, status: status) }
+            if let status = debug(cpu, listener: listener, initialStop: .trap, output: output) { finish(cpu, status: status) }
         }
         while true {
             let slice = min(1_000_000, maxInstructions.map { $0 > cpu.instructions ? $0 - cpu.instructions : 0 } ?? .max)
@@ -93,17 +93,17 @@ struct RunCommand: ParsableCommand {
                 Console.fail("eric: error: break at pc 0x\(String(pc, radix: 16)) with no debugger attached", code: 2)
             }
             if let listener, listener.hasPendingConnection() {
-                if let status = debug(cpu, listener: listener, initialStop: .interrupted, output: &output) { finish(cpu, status: status) }
+                if let status = debug(cpu, listener: listener, initialStop: .interrupted, output: output) { finish(cpu, status: status) }
             }
         }
     }
 
     /// One debugger session; returns the exit status if the program exited or was killed.
-    func debug(_ cpu: LM32CPU, listener: TCPListener, initialStop: StopReason, output: inout OutputPump) -> UInt32? {
+    func debug(_ cpu: LM32CPU, listener: TCPListener, initialStop: StopReason, output: OutputPump) -> UInt32? {
         let transport: FileDescriptorTransport
         do { transport = try listener.accept() } catch { Console.fail("eric: error: \(error)", code: 2) }
         let target = LM32DebugTarget(cpu: cpu)
-        let end = serve(GDBSession(target: target, initialStop: initialStop), over: transport)
+        let end = serve(GDBSession(target: target, initialStop: initialStop), over: transport, afterSlice: output.flush)
         output.flush()
         cpu.debuggerOwnsBreak = false
         switch end {
@@ -119,11 +119,11 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Copies what the program writes through host calls to standard output as it runs (under
-/// a debugger: when the session ends).
-struct OutputPump {
+/// Copies what the program writes through host calls to standard output as it runs.
+final class OutputPump {
     let cpu: LM32CPU
-    mutating func flush() {
+    init(cpu: LM32CPU) { self.cpu = cpu }
+    func flush() {
         guard !cpu.hostOutput.isEmpty else { return }
         FileHandle.standardOutput.write(Data(cpu.hostOutput))
         cpu.hostOutput.removeAll(keepingCapacity: true)
