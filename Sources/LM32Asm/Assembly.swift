@@ -40,6 +40,7 @@ struct LM32Assembly {
     var offsets: [SectionName: UInt32] = [.text: 0, .data: 0, .bss: 0]
     var alignments: [SectionName: UInt32] = [.text: 4, .data: 4, .bss: 4]
     var current = SectionName.text
+    static let storedSectionLimit: UInt32 = 256 << 20
 
     var labels: [String: (section: SectionName, offset: UInt32, location: SourceLocation)] = [:]
     var addresses: [String: UInt32] = [:]
@@ -167,6 +168,10 @@ struct LM32Assembly {
         }
         let (end, overflow) = offset.addingReportingOverflow(size)
         guard !overflow else { return error("section \(current.rawValue) exceeds 4 GiB", site, column: column) }
+        // Stored sections become bytes in memory and in the file; .bss is only a size.
+        guard current == .bss || end <= Self.storedSectionLimit else {
+            return error("section \(current.rawValue) would exceed \(Self.storedSectionLimit >> 20) MiB of stored bytes (reserve large areas in .bss)", site, column: column)
+        }
         items.append(Item(section: current, offset: offset, size: size, payload: payload, site: site, listingIndex: listingIndex))
         offsets[current] = end
     }

@@ -5,9 +5,16 @@ extension Bus {
     /// memories mapped at their addresses. Every byte must land in writable-or-not memory.
     public func load(_ file: ELF32File) throws(BusError) {
         for segment in file.segments {
-            var bytes = segment.data
-            bytes += [UInt8](repeating: 0, count: Int(segment.memorySize) - bytes.count)
-            try load(bytes, at: segment.address)
+            try load(segment.data, at: segment.address)
+            // The zeros in chunks, so a bogus p_memsz fails at the first unmapped byte
+            // instead of allocating gigabytes first.
+            var zeroed = UInt64(segment.data.count)
+            let chunk = [UInt8](repeating: 0, count: 0x10000)
+            while zeroed < UInt64(segment.memorySize) {
+                let count = Int(min(UInt64(chunk.count), UInt64(segment.memorySize) - zeroed))
+                try load(count == chunk.count ? chunk : Array(chunk.prefix(count)), at: segment.address &+ UInt32(zeroed))
+                zeroed += UInt64(count)
+            }
         }
     }
 
