@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian 12 machine with Swift; installs what it needs.
 # The reference lm32-elf tools (GNU binutils, gdb and its simulator) are built once per machine
-# into ~/.cache/eric/lm32-toolchain (about 20 minutes the first time) for the tests that compare
+# into ~/.cache/eric/lm32-toolchain (about 9 minutes the first time) for the tests that compare
 # against them; set ERIC_SKIP_LM32_TOOLCHAIN=1 to skip those tests instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
