@@ -1,0 +1,91 @@
+import EricSoC
+import MPUAsm
+import MPUISA
+import MPUSim
+import Testing
+
+/// The checker's registers and timing (docs/soc.md, "Checker"). Cycle counts by hand from
+/// docs/timing.md (slides preset, MPU and LM32 both at 80 MHz): `int` costs 1 cycle and an
+/// alert carries the cycle its `int` began; a page fetch costs 1703 cycles before the run.
+@Suite struct CheckerTests {
+    final class Clock: @unchecked Sendable { var now: UInt64 = 0 }
+
+    /// int 5 at cycle 0, int 7 at 1, int 0 (end) at 2: 3 cycles.
+    static let code: [UInt8] = {
+        let result = MPUAssembler.assemble(source: "    intb $5\n    intb $7\n    intq r0\n")
+        return result.image!.code
+    }()
+
+    static func checker(fifoDepth: Int = 16) -> (Checker, Clock) {
+        let clock = Clock()
+        let host = BufferMemory([(physicalStart: 0x10_0000, bytes: [UInt8](repeating: 0, count: 8192))])
+        let checker = Checker(host: host, fifoDepth: fifoDepth, clock: { clock.now })
+        #expect(checker.write(0x1c, size: 4, value: 0))
+        for word in stride(from: 0, to: code.count, by: 4) {
+            #expect(checker.write(0x20, size: 4, value: code[word..<word + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
+        }
+        #expect(checker.write(0x10, size: 4, value: 0x10_1000))      // page 0x101000
+        return (checker, clock)
+    }
+
+    @Test func runReleasesAlertsThenEndsOnTheLM32Clock() {
+        let (checker, clock) = Self.checker()
+        #expect(checker.write(0x08, size: 4, value: 3))               // interrupt on alerts and on the end
+        clock.now = 1000
+        #expect(checker.write(0x00, size: 4, value: 1))               // START at LM32 cycle 1000
+        #expect(checker.read(0x04, size: 4) == 1)                     // BUSY
+        #expect(checker.nextEvent == 1000 + 1703)
+        clock.now = 2702
+        #expect(checker.read(0x04, size: 4) == 1 && !checker.interruptLevel)
+        clock.now = 2703
+        #expect(checker.read(0x04, size: 4) == Checker.busy | Checker.alert)                 // BUSY, ALERT
+        #expect(checker.interruptLevel)
+        #expect(checker.read(0x24, size: 4) == 5 && checker.read(0x5c, size: 4) == 1)
+        clock.now = 2706
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert)                 // DONE at 1000 + 1706; 5 and 7 queued
+        #expect(checker.read(0x5c, size: 4) == 2)
+        #expect(checker.write(0x2c, size: 4, value: 0) && checker.read(0x24, size: 4) == 7)
+        #expect(checker.write(0x2c, size: 4, value: 0) && checker.read(0x04, size: 4) == 2)
+        #expect(checker.read(0x30, size: 4) == 1706 && checker.read(0x38, size: 4) == 3)
+        #expect(checker.write(0x04, size: 4, value: 2) && checker.read(0x04, size: 4) == 0 && !checker.interruptLevel)
+    }
+
+    @Test func aFullFIFOStallsTheMPUInsteadOfLosingAlerts() {
+        let (checker, clock) = Self.checker(fifoDepth: 1)
+        #expect(checker.write(0x00, size: 4, value: 1))               // START at 0
+        clock.now = 5000
+        #expect(checker.read(0x04, size: 4) == Checker.busy | Checker.alert)                 // 5 queued at 1703; 7 (due 1704) stalls
+        #expect(checker.read(0x24, size: 4) == 5)
+        #expect(checker.write(0x2c, size: 4, value: 0))               // pop at 5000: 7 enters, the MPU resumes
+        #expect(checker.read(0x24, size: 4) == 7)
+        #expect(checker.nextEvent == 5000 + 2)                        // the end: 2 more MPU cycles
+        clock.now = 5002
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert)
+        #expect(checker.read(0x30, size: 4) == 1706)                  // MPU cycles: the stall is LM32 time
+    }
+
+    @Test func wordModeHasNoPageFetchAndBadStartsAreErrors() {
+        let (checker, clock) = Self.checker()
+        #expect(checker.write(0x0c, size: 4, value: 1))               // MODE: word
+        #expect(checker.write(0x00, size: 4, value: 1))
+        #expect(checker.nextEvent == 0)                               // int 5 at cycle 0
+        #expect(checker.write(0x00, size: 4, value: 1))               // START while BUSY
+        #expect(checker.read(0x04, size: 4)! & 16 != 0)
+        clock.now = 3
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert | Checker.error)
+        #expect(checker.write(0x04, size: 4, value: 16) && checker.read(0x04, size: 4) == Checker.done | Checker.alert)
+        #expect(checker.write(0x10, size: 4, value: 0x20_0000))       // a page outside the dump
+        #expect(checker.write(0x00, size: 4, value: 1) && checker.read(0x04, size: 4)! & 16 != 0)
+    }
+
+    @Test func programMemoryRangesAndBusErrors() {
+        let (checker, _) = Self.checker()
+        #expect(checker.write(0x1c, size: 4, value: 0) && checker.read(0x20, size: 4) == Self.code[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        #expect(checker.read(0x1c, size: 4) == 4)                     // auto-increment
+        #expect(checker.read(0x44, size: 4) == 1)                     // one range in the dump
+        #expect(checker.read(0x4c, size: 4) == 0x10_0000 && checker.read(0x54, size: 4) == 0x10_2000)
+        #expect(checker.write(0x48, size: 4, value: 1) && checker.read(0x4c, size: 4) == 0)
+        #expect(checker.write(0x14, size: 4, value: 1) && checker.read(0x14, size: 4) == 1)   // PAGE_HI
+        #expect(checker.read(0x60, size: 4) == nil && checker.read(0x04, size: 2) == nil)
+    }
+}
