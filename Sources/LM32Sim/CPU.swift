@@ -74,6 +74,8 @@ public final class LM32CPU {
     /// (r8 = number, arguments r1-r3; exit and write) instead of raising an exception, so
     /// programs built for `lm32-elf-run` run unchanged.
     public var hostCalls = false
+    /// Where `run(budget:untilCycle:)` stops; devices may bring it forward while it runs.
+    public var stopAtCycle: UInt64 = .max
     /// A debugger is attached and plants `break` as its software breakpoint: executing one
     /// stops the simulation at it (as a JTAG debugger would) instead of entering the debug
     /// exception, so the program's own DEBA handler never sees the debugger's breakpoints.
@@ -234,6 +236,20 @@ public final class LM32CPU {
         codeCache?.flushIfStale()
         var left = budget
         while left > 0 {
+            if let stop = stepInline() { return stop }
+            left -= 1
+        }
+        return .budget
+    }
+
+    /// Like `run(budget:)`, but also returns `.budget` once CC reaches `cycle`: a system
+    /// runs the CPU up to its devices' next event, overshooting by at most one instruction.
+    /// A device that schedules an earlier event while the CPU runs lowers `stopAtCycle`.
+    public func run(budget: UInt64, untilCycle cycle: UInt64) -> LM32Stop {
+        codeCache?.flushIfStale()
+        stopAtCycle = cycle
+        var left = budget
+        while left > 0 && cycles < stopAtCycle {
             if let stop = stepInline() { return stop }
             left -= 1
         }

@@ -1,0 +1,128 @@
+import ELF32
+import LM32Sim
+import MPUSim
+
+/// The ERIC system-on-chip: the LM32, ROM, RAM and the devices at the addresses of
+/// docs/soc.md, with their interrupt lines wired into the CPU. `run` advances the CPU up to the
+/// devices' next timed event, delivers it, and goes on.
+public final class SoC {
+    public enum Address {
+        public static let rom: UInt32 = 0x0000_0000
+        public static let ram: UInt32 = 0x4000_0000
+        public static let ethernetBuffers: UInt32 = 0xb000_0000
+        public static let uart: UInt32 = 0xe000_0000
+        public static let sysctl: UInt32 = 0xe000_1000
+        public static let ethernet: UInt32 = 0xe000_8000
+        public static let checker: UInt32 = 0xe000_9000
+    }
+
+    public struct Configuration: Sendable {
+        public var romSize: UInt32 = 1 << 20
+        public var ramSize: UInt32 = 16 << 20
+        public var clockHz: UInt64 = 80_000_000
+        public var timing: TimingModel = .slides
+        public init() {}
+    }
+
+    public let cpu: LM32CPU
+    public let bus = Bus()
+    public let rom: Memory
+    public let ram: Memory
+    public let uart: UART
+    public let sysctl: SystemController
+    public let ethernet: EthernetMAC
+    public let checker: Checker
+
+    /// Why `run` returned.
+    public enum Stop: Equatable, Sendable {
+        /// The firmware asked the sysctl to shut down (ICAP 0x000E).
+        case shutdown
+        /// The instruction budget is spent.
+        case budget
+        /// The CPU stopped (an illegal instruction, or `break` under a debugger).
+        case cpu(LM32Stop)
+    }
+
+    /// Builds the SoC with `firmware` in ROM (loaded as an ELF executable) over `host` memory.
+    public init(firmware: ELF32File, host: any PhysicalMemory, configuration: Configuration = Configuration(),
+                console: @escaping (UInt8) -> Void = { _ in }, frames: @escaping ([UInt8]) -> Void = { _ in }) throws(BusError) {
+        rom = Memory(size: Int(configuration.romSize), writable: false)
+        ram = Memory(size: Int(configuration.ramSize))
+        let cpu = LM32CPU(bus: bus, resetVector: firmware.entry)
+        self.cpu = cpu
+        uart = UART(transmit: console)
+        sysctl = SystemController(clockFrequency: UInt32(configuration.clockHz), clock: { cpu.cycles })
+        ethernet = EthernetMAC(transmit: frames)
+        checker = Checker(host: host, timing: configuration.timing, lm32ClockHz: configuration.clockHz, clock: { cpu.cycles })
+        try bus.attach(rom, at: Address.rom, size: configuration.romSize, name: "rom")
+        try bus.attach(ram, at: Address.ram, size: configuration.ramSize, name: "ram")
+        try bus.attach(ethernet.buffers, at: Address.ethernetBuffers, size: UInt32(ethernet.buffers.count), name: "ethernet buffers")
+        // Every register access may change a line: the lines follow at once, so an interrupt
+        // the firmware just cleared at its source is not latched again from a stale level.
+        try bus.attach(LineWatcher(uart) { [unowned self] in self.refreshLines() }, at: Address.uart, size: 0x1000, name: "uart")
+        try bus.attach(LineWatcher(sysctl) { [unowned self] in self.refreshLines() }, at: Address.sysctl, size: 0x1000, name: "sysctl")
+        try bus.attach(LineWatcher(ethernet) { [unowned self] in self.refreshLines() }, at: Address.ethernet, size: 0x1000, name: "ethernet")
+        try bus.attach(LineWatcher(checker) { [unowned self] in self.refreshLines() }, at: Address.checker, size: 0x1000, name: "checker")
+        try bus.load(firmware)
+    }
+
+    /// Levels into `interruptLines`; pulses (timers, Ethernet TX) latched straight into IP.
+    func refreshLines() {
+        let now = cpu.cycles
+        checker.update(at: now)
+        var levels: UInt32 = 0
+        if uart.interruptLevel { levels |= 1 << UInt32(UART.interruptLine) }
+        if ethernet.receiveLevel { levels |= 1 << UInt32(EthernetMAC.receiveLine) }
+        if checker.interruptLevel { levels |= 1 << UInt32(Checker.interruptLine) }
+        var pulses: UInt32 = 0
+        for line in sysctl.poll(at: now) { pulses |= 1 << UInt32(line) }
+        if ethernet.transmitPulse {
+            pulses |= 1 << UInt32(EthernetMAC.transmitLine)
+            ethernet.transmitPulse = false
+        }
+        if pulses != 0 { cpu.ip |= pulses }
+        if cpu.interruptLines != levels { cpu.interruptLines = levels }
+        // A timer started or a run begun while the CPU runs: end its slice at the event.
+        let next = nextEvent
+        if next < cpu.stopAtCycle { cpu.stopAtCycle = next }
+    }
+
+    /// The earliest cycle at which a device changes on its own.
+    var nextEvent: UInt64 {
+        [sysctl.nextEvent, checker.nextEvent].compactMap { $0 }.min() ?? .max
+    }
+
+    /// Runs up to `budget` instructions, or until the firmware shuts down or the CPU stops.
+    public func run(budget: UInt64 = .max) -> Stop {
+        var left = budget
+        while left > 0 {
+            refreshLines()
+            if sysctl.shutdownRequested { return .shutdown }
+            let before = cpu.instructions
+            let stop = cpu.run(budget: min(left, 1 << 20), untilCycle: nextEvent)
+            left -= min(left, max(cpu.instructions - before, 1))
+            if stop != .budget { return .cpu(stop) }
+        }
+        refreshLines()
+        return sysctl.shutdownRequested ? .shutdown : .budget
+    }
+}
+
+/// A device whose accesses are followed by a callback (the SoC refreshes its lines).
+final class LineWatcher: BusDevice {
+    let device: BusDevice
+    let changed: () -> Void
+    init(_ device: BusDevice, changed: @escaping () -> Void) {
+        self.device = device
+        self.changed = changed
+    }
+    var waitStates: Int { device.waitStates }
+    func read(_ offset: UInt32, size: Int) -> UInt32? {
+        defer { changed() }
+        return device.read(offset, size: size)
+    }
+    func write(_ offset: UInt32, size: Int, value: UInt32) -> Bool {
+        defer { changed() }
+        return device.write(offset, size: size, value: value)
+    }
+}
