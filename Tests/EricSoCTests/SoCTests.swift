@@ -2,6 +2,7 @@ import ELF32
 import EricSoC
 import LM32Asm
 import LM32Sim
+import MPUAsm
 import MPUSim
 import Testing
 
@@ -72,5 +73,56 @@ import Testing
         // after (the loop's branch, exception entry, the pipeline refill).
         #expect(handled >= started + 1000 - 2 && handled <= started + 1000 + 12, "started \(started), handled \(handled)")
         #expect(soc.cpu.ip & 4 != 0)                                  // latched, not yet cleared
+    }
+
+    /// Firmware that loads an automaton into the checker, runs it on a page of the dump by
+    /// polling STATUS, and prints each alert value as a digit: the MPU's ints reach the LM32.
+    @Test func firmwareDrivesTheCheckerOverHostMemory() throws {
+        let mpu = try #require(MPUAssembler.assemble(source: "    intb $5\n    intb $7\n    intq r0\n").image)
+        let words = stride(from: 0, to: mpu.code.count, by: 4).map { i in
+            "    .word 0x" + String(mpu.code[i..<i + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }, radix: 16)
+        }
+        let host = BufferMemory([(physicalStart: 0x7000_0000, bytes: [UInt8](repeating: 0, count: 4096))])
+        let (soc, console) = try Self.boot("""
+            _start:
+                mvhi r1, hi(0xe0009000)
+                ori r1, r1, lo(0xe0009000)      # checker
+                mvhi r3, hi(0xe0000000)         # UART
+                sw (r1+0x1c), r0                # PROGRAM_ADDRESS = 0
+                mvhi r4, hi(code)
+                ori r4, r4, lo(code)
+                mvi r5, \(words.count)
+            1:  lw r6, (r4+0)
+                sw (r1+0x20), r6                # PROGRAM_DATA
+                addi r4, r4, 4
+                addi r5, r5, -1
+                bne r5, r0, 1b
+                mvhi r2, 0x7000
+                sw (r1+0x10), r2                # PAGE_LO = 0x70000000
+                mvi r2, 1
+                sw (r1+0x00), r2                # START
+            2:  lw r2, (r1+0x04)                # STATUS
+                andi r7, r2, 4
+                be r7, r0, 3f
+                lw r8, (r1+0x24)                # ALERT_LO
+                addi r8, r8, '0'
+                sw (r3+0), r8
+                sw (r1+0x2c), r0                # ALERT_POP
+                bi 2b
+            3:  andi r7, r2, 2
+                be r7, r0, 2b                   # not DONE yet
+                mvhi r4, hi(0xe0001000)
+                ori r4, r4, lo(0xe0001000)
+                mvi r2, 0x0e
+                sw (r4+0x40), r2                # shut down
+            4:  bi 4b
+                .align 4
+            code:
+            \(words.joined(separator: "\n"))
+            """, host: host)
+        #expect(soc.run(budget: 1_000_000) == .shutdown)
+        #expect(console() == "57")
+        #expect(soc.checker.read(0x30, size: 4) == 1706)               // 1703 page fetch + 3 cycles
+        #expect(soc.cpu.cycles > 1706)
     }
 }
