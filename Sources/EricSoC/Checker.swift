@@ -39,6 +39,8 @@ public final class Checker: BusDevice {
     /// The last finished run: MPU cycles (page fetch included), instructions, host reads, fault.
     public private(set) var lastRun = RunResult()
     public private(set) var lastRunCycles: UInt64 = 0
+    /// The page the MPU's page buffer holds (page mode).
+    var bufferedPage: UInt64?
 
     /// A run in progress: its alerts and where their release stands.
     struct ActiveRun {
@@ -123,8 +125,11 @@ public final class Checker: BusDevice {
         model.hostAccess = mode == 1 ? .word : .page
         var alerts: [Alert] = []
         let result = MPU(timing: model).run(compiled!.automaton, page: range.bytes + Int(page - range.physicalStart), pageAddress: page, alerts: &alerts)
-        // The page crosses PCIe before the run in page mode: every event comes that much later.
-        let fetch = model.hostAccess == .page ? UInt64(model.pageFetchCycles) : 0
+        // In page mode the page crosses PCIe into the MPU's page buffer before the run (every
+        // event comes that much later), unless the buffer holds it already: the automata of
+        // one page share one fetch, as in the direct scanner's accounting.
+        let fetch = model.hostAccess == .page && bufferedPage != page ? UInt64(model.pageFetchCycles) : 0
+        bufferedPage = model.hostAccess == .page ? page : nil
         alerts = alerts.filter { $0.value != 0 }.map { Alert(value: $0.value, pc: $0.pc, cycle: $0.cycle + fetch) }
         active = ActiveRun(alerts: alerts, result: result, totalCycles: result.cycles + fetch, startedAt: now)
         status = (status & ~(Self.done | Self.fault)) | Self.busy

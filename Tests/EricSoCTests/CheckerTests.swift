@@ -48,6 +48,10 @@ import Testing
         #expect(checker.write(0x2c, size: 4, value: 0) && checker.read(0x04, size: 4) == 2)
         #expect(checker.read(0x30, size: 4) == 1706 && checker.read(0x38, size: 4) == 3)
         #expect(checker.write(0x04, size: 4, value: 2) && checker.read(0x04, size: 4) == 0 && !checker.interruptLevel)
+        // The same page again: the page buffer holds it, no fetch.
+        #expect(checker.write(0x00, size: 4, value: 1) && checker.nextEvent == 2706)
+        clock.now = 2709
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert && checker.read(0x30, size: 4) == 3)
     }
 
     @Test func aFullFIFOStallsTheMPUInsteadOfLosingAlerts() {
