@@ -27,13 +27,18 @@ public final class Checker: BusDevice {
 
     public private(set) var program = [UInt8](repeating: 0, count: Checker.programBytes)
     var programGeneration = 0
-    var compiled: (generation: Int, entry: UInt32, automaton: Automaton)?
+    /// Automata decoded from program memory, by (base, entry); emptied when it is written.
+    var compiled: [UInt64: Automaton] = [:]
+    var compiledGeneration = 0
 
     public private(set) var status: UInt32 = 0
     public private(set) var interruptEnable: UInt32 = 0
     public private(set) var mode: UInt32 = 0
     public private(set) var page: UInt64 = 0
     public private(set) var entry: UInt32 = 0
+    /// Where the running automaton's code starts in program memory: the MPU's addresses
+    /// (its pc, its jump targets) count from there, so automata assembled at 0 run anywhere.
+    public private(set) var base: UInt32 = 0
     public private(set) var programAddress: UInt32 = 0
     public private(set) var rangeSelect: UInt32 = 0
     /// The last finished run: MPU cycles (page fetch included), instructions, host reads, fault.
@@ -117,14 +122,17 @@ public final class Checker: BusDevice {
             status |= Self.error
             return
         }
-        if compiled?.generation != programGeneration || compiled?.entry != entry {
-            let image = MPUImage(entry: entry, code: program)
-            compiled = (programGeneration, entry, Automaton(image: image))
+        if compiledGeneration != programGeneration {
+            compiled = [:]
+            compiledGeneration = programGeneration
         }
+        let key = UInt64(base) << 32 | UInt64(entry)
+        let automaton = compiled[key] ?? Automaton(image: MPUImage(entry: entry, code: Array(program[Int(base)...])))
+        compiled[key] = automaton
         var model = timing
         model.hostAccess = mode == 1 ? .word : .page
         var alerts: [Alert] = []
-        let result = MPU(timing: model).run(compiled!.automaton, page: range.bytes + Int(page - range.physicalStart), pageAddress: page, alerts: &alerts)
+        let result = MPU(timing: model).run(automaton, page: range.bytes + Int(page - range.physicalStart), pageAddress: page, alerts: &alerts)
         // In page mode the page crosses PCIe into the MPU's page buffer before the run (every
         // event comes that much later), unless the buffer holds it already: the automata of
         // one page share one fetch, as in the direct scanner's accounting.
@@ -185,6 +193,7 @@ public final class Checker: BusDevice {
         case 0x54: return selectedRange().map { low($0.physicalEnd) } ?? 0
         case 0x58: return selectedRange().map { high($0.physicalEnd) } ?? 0
         case 0x5c: return UInt32(fifo.count)
+        case 0x60: return base
         default: return nil
         }
     }
@@ -210,6 +219,7 @@ public final class Checker: BusDevice {
         case 0x24, 0x28, 0x30, 0x34, 0x38, 0x3c, 0x40, 0x44, 0x4c, 0x50, 0x54, 0x58, 0x5c: break   // read-only
         case 0x2c: pop(at: now)
         case 0x48: rangeSelect = value
+        case 0x60: base = value % UInt32(Self.programBytes) & ~7
         default: return false
         }
         return true

@@ -1,5 +1,6 @@
 import ELF32
 import LM32Sim
+import MPUISA
 import MPUSim
 
 /// The ERIC system-on-chip: the LM32, ROM, RAM and the devices at the addresses of
@@ -14,6 +15,8 @@ public final class SoC {
         public static let sysctl: UInt32 = 0xe000_1000
         public static let ethernet: UInt32 = 0xe000_8000
         public static let checker: UInt32 = 0xe000_9000
+        /// In ROM: the automata table the firmware loads into the MPU (`installAutomata`).
+        public static let automataTable: UInt32 = 0x0008_0000
     }
 
     public struct Configuration: Sendable {
@@ -64,6 +67,22 @@ public final class SoC {
         try bus.attach(LineWatcher(ethernet) { [unowned self] in self.refreshLines() }, at: Address.ethernet, size: 0x1000, name: "ethernet")
         try bus.attach(LineWatcher(checker) { [unowned self] in self.refreshLines() }, at: Address.checker, size: 0x1000, name: "checker")
         try bus.load(firmware)
+    }
+
+    /// Writes the automata table into ROM for the firmware: "ERIC" (0x45524943), the count,
+    /// then for each automaton its code size in bytes, its entry point and its code.
+    public func installAutomata(_ images: [MPUImage]) throws(BusError) {
+        let total = images.reduce(0) { $0 + $1.code.count }
+        guard total <= Checker.programBytes else {
+            throw BusError(description: "the automata need \(total) bytes of MPU program memory; it has \(Checker.programBytes)")
+        }
+        func word(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * $0)) } }
+        var table = word(0x4552_4943) + word(UInt32(images.count))
+        for image in images { table += word(UInt32(image.code.count)) + word(image.entry) + image.code }
+        guard UInt64(Address.automataTable) + UInt64(table.count) <= UInt64(rom.count) else {
+            throw BusError(description: "the automata table (\(table.count) bytes) does not fit in ROM above 0x\(String(Address.automataTable, radix: 16))")
+        }
+        try bus.load(table, at: Address.automataTable)
     }
 
     /// Levels into `interruptLines`; pulses (timers, Ethernet TX) latched straight into IP.

@@ -60,6 +60,7 @@ public final class Memory: BusDevice {
 
 public struct BusError: Error, Sendable, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Devices at base addresses, in ascending order, never overlapping.

@@ -90,6 +90,21 @@ import Testing
         #expect(checker.read(0x4c, size: 4) == 0x10_0000 && checker.read(0x54, size: 4) == 0x10_2000)
         #expect(checker.write(0x48, size: 4, value: 1) && checker.read(0x4c, size: 4) == 0)
         #expect(checker.write(0x14, size: 4, value: 1) && checker.read(0x14, size: 4) == 1)   // PAGE_HI
-        #expect(checker.read(0x60, size: 4) == nil && checker.read(0x04, size: 2) == nil)
+        #expect(checker.read(0x64, size: 4) == nil && checker.read(0x04, size: 2) == nil)
+    }
+
+    /// The same automaton loaded at 0x100 runs with BASE = 0x100: its addresses count from there.
+    @Test func baseRelocatesTheAutomaton() {
+        let (checker, clock) = Self.checker()
+        #expect(checker.write(0x1c, size: 4, value: 0x100))
+        for word in stride(from: 0, to: Self.code.count, by: 4) {
+            #expect(checker.write(0x20, size: 4, value: Self.code[word..<word + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
+        }
+        #expect(checker.write(0x1c, size: 4, value: 0) && checker.write(0x20, size: 4, value: 0) && checker.write(0x20, size: 4, value: 0))
+        #expect(checker.write(0x60, size: 4, value: 0x100) && checker.read(0x60, size: 4) == 0x100)
+        #expect(checker.write(0x0c, size: 4, value: 1) && checker.write(0x00, size: 4, value: 1))
+        clock.now = 10
+        #expect(checker.read(0x24, size: 4) == 5 && checker.read(0x5c, size: 4) == 2)
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert && checker.read(0x40, size: 4) == 0)
     }
 }

@@ -1,0 +1,62 @@
+import ELF32
+import EricSoC
+import Foundation
+import LM32Asm
+import MPUAsm
+import MPUSim
+import ShippedAutomata
+import Testing
+import TestSupport
+
+/// firmware/eric.S on the SoC over the bundled example dump must find exactly what the direct
+/// scanner finds with the same automata: same pages, automata and values.
+@Suite struct FirmwareTests {
+    static func shipped() -> [Automaton] {
+        ShippedAutomata.sources.map { file, source in
+            Automaton(image: MPUAssembler.assemble(source: source, name: file).image!, name: String(file.dropLast(2)))
+        }
+    }
+
+    struct Finding: Hashable, CustomStringConvertible {
+        var page: UInt64, automaton: Int, value: UInt64
+        var description: String { "page 0x\(String(page, radix: 16)) automaton \(automaton) value 0x\(String(value, radix: 16))" }
+    }
+
+    @Test func findsWhatTheDirectScannerFinds() throws {
+        let firmware = LM32Assembler.assemble(path: packageRoot.appendingPathComponent("firmware/eric.S").path)
+        #expect(firmware.diagnostics.isEmpty, "\(firmware.diagnostics.map { $0.rendered() })")
+        let bytes = try [UInt8](Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/dumps/example.raw")))
+        let host = BufferMemory([(physicalStart: 0, bytes: bytes)])
+        let automata = Self.shipped()
+
+        final class Console: @unchecked Sendable { var bytes: [UInt8] = [] }
+        let console = Console()
+        let soc = try SoC(firmware: try ELF32File(parsing: try #require(firmware.program).elf()), host: host,
+                          console: { console.bytes.append($0) })
+        try soc.installAutomata(automata.map(\.image))
+        #expect(soc.run(budget: 500_000_000) == .shutdown)
+        let text = String(decoding: console.bytes, as: UTF8.self)
+        let lines = text.split(separator: "\r\n").map(String.init)
+        #expect(lines.first == "ERIC firmware 1.0: integrity checker")
+        #expect(lines.contains("automata loaded: 0x\(String(format: "%08x", automata.count))"))
+        var fromFirmware: Set<Finding> = []
+        for line in lines where line.hasPrefix("ALERT ") {
+            let fields = line.split(separator: " ")        // ALERT page 0x.. automaton 0x.. value 0x..
+            fromFirmware.insert(Finding(page: UInt64(fields[2].dropFirst(2), radix: 16)!, automaton: Int(fields[4].dropFirst(2), radix: 16)!,
+                                        value: UInt64(fields[6].dropFirst(2), radix: 16)!))
+        }
+        final class Collected: @unchecked Sendable { var findings: Set<Finding> = [] }
+        let direct = Collected()
+        let statistics = Scanner(automata: automata, options: ScanOptions(jobs: 1)).run(host) { event in
+            if case .finding(let finding) = event {
+                direct.findings.insert(Finding(page: finding.pageAddress, automaton: finding.automaton, value: finding.value))
+            }
+        }
+        #expect(!direct.findings.isEmpty)
+        #expect(fromFirmware == direct.findings, "only firmware: \(fromFirmware.subtracting(direct.findings)); only direct: \(direct.findings.subtracting(fromFirmware))")
+        let pages = statistics.pages
+        let summary = try #require(lines.last)
+        #expect(summary.hasPrefix("done: pages 0x\(String(format: "%08x", pages)) runs 0x\(String(format: "%08x", pages * UInt64(automata.count)))"), "\(summary)")
+        #expect(summary.contains("alerts 0x\(String(format: "%08x", fromFirmware.count))"))
+    }
+}
