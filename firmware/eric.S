@@ -202,29 +202,24 @@ finished:
     wcsr IE, r0
     mvhi r1, hi(summary_pages)
     ori r1, r1, lo(summary_pages)
-    calli puts
-    mv r1, r21
-    calli puthex
+    mv r6, r21
+    calli field
     mvhi r1, hi(summary_runs)
     ori r1, r1, lo(summary_runs)
-    calli puts
-    mv r1, r22
-    calli puthex
+    mv r6, r22
+    calli field
     mvhi r1, hi(summary_alerts)
     ori r1, r1, lo(summary_alerts)
-    calli puts
-    lw r1, (r23+ALERTS)
-    calli puthex
+    lw r6, (r23+ALERTS)
+    calli field
     mvhi r1, hi(summary_faults)
     ori r1, r1, lo(summary_faults)
-    calli puts
-    lw r1, (r23+FAULTS)
-    calli puthex
+    lw r6, (r23+FAULTS)
+    calli field
     mvhi r1, hi(summary_cycles)
     ori r1, r1, lo(summary_cycles)
-    calli puts
-    lw r1, (r23+MPU_CYCLES_HI)
-    calli puthex
+    lw r6, (r23+MPU_CYCLES_HI)
+    calli field
     lw r1, (r23+MPU_CYCLES_LO)
     calli puthex
     calli newline
@@ -344,27 +339,34 @@ report:
     sw (r9+ALERTS), r4
     mvhi r1, hi(alert_page)
     ori r1, r1, lo(alert_page)
-    calli puts
-    lw r1, (r9+CURRENT_PAGE_HI)
-    calli puthex
+    lw r6, (r9+CURRENT_PAGE_HI)
+    calli field
     lw r1, (r9+CURRENT_PAGE_LO)
     calli puthex
     mvhi r1, hi(alert_automaton)
     ori r1, r1, lo(alert_automaton)
-    calli puts
-    lw r1, (r9+CURRENT_AUTOMATON)
-    calli puthex
+    lw r6, (r9+CURRENT_AUTOMATON)
+    calli field
     mvhi r1, hi(alert_value)
     ori r1, r1, lo(alert_value)
-    calli puts
-    mv r1, r10
-    calli puthex
+    mv r6, r10
+    calli field
     calli newline
     lw ra, (sp+4)
     addi sp, sp, 4
     ret
 
 # Console helpers (r1 in; r2-r5 used).
+field:                                    # the string at r1, then r6 as 8 hex digits
+    addi sp, sp, -4
+    sw (sp+4), ra
+    calli puts
+    mv r1, r6
+    calli puthex
+    lw ra, (sp+4)
+    addi sp, sp, 4
+    ret
+
 putc:
     mvhi r5, hi(UART)
     sw (r5+0), r1
