@@ -90,5 +90,7 @@ func expected(_ dump: SynthDump) -> Set<String> {
         for (file, source) in ShippedAutomata.sources {
             #expect(source == (try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)), "\(file) changed: run scripts/embed-automata.py")
         }
+        let firmware = try String(contentsOf: packageRoot.appendingPathComponent("firmware/eric.S"), encoding: .utf8)
+        #expect(ShippedFirmware.source == firmware, "firmware/eric.S changed: run scripts/embed-automata.py")
     }
 }
