@@ -71,7 +71,7 @@ let package = Package(
             name: "eric",
             dependencies: [
                 "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport",
-                "ELF32", "LM32Sim", "GDBRemote",
+                "ELF32", "LM32Sim", "GDBRemote", "EricSoC", "LM32Asm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/eric-cli"),

@@ -9,8 +9,12 @@ public final class LM32DebugTarget: DebugTarget {
     /// Original words under the breakpoints inserted, by address.
     public private(set) var breakpoints: [UInt32: [UInt8]] = [:]
 
-    public init(cpu: LM32CPU) {
+    /// How the machine runs: the bare CPU, or a system that also advances its devices.
+    let runMachine: (UInt64) -> LM32Stop
+
+    public init(cpu: LM32CPU, run: ((UInt64) -> LM32Stop)? = nil) {
         self.cpu = cpu
+        runMachine = run ?? { cpu.run(budget: $0) }
         cpu.debuggerOwnsBreak = true
     }
 
@@ -129,5 +133,5 @@ public final class LM32DebugTarget: DebugTarget {
 
     public func step() -> StopReason { cpu.step().flatMap(reason) ?? .trap }
 
-    public func resume(budget: UInt64) -> StopReason? { reason(cpu.run(budget: budget)) }
+    public func resume(budget: UInt64) -> StopReason? { reason(runMachine(budget)) }
 }

@@ -1,22 +1,28 @@
 import ArgumentParser
 import CLISupport
+import Dumps
 import ELF32
+import EricSoC
 import Foundation
 import GDBRemote
+import LM32Asm
 import LM32Sim
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import MPUSim
+import ShippedAutomata
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run an LM32 program (lm32-elf executable) on the simulated CPU, optionally under GDB.",
+        abstract: "Boot the ERIC SoC over a memory dump, or run a bare LM32 program; optionally under GDB.",
         discussion: """
-            The machine is RAM from address 0 and the CPU starts at the executable's entry.
-            scall performs newlib system calls as gdb's simulator (lm32-elf-run) does: r8 = 1
-            exits with status r1, r8 = 5 writes to standard output or error. The exit status
+            With a memory dump (raw, LiME or ELF core), the SoC boots its firmware (the built-in
+            firmware/eric.S, or --firmware), which loads the shipped automata into the MPU and
+            checks every page; its console (the UART) goes to standard output. See docs/soc.md.
+              eric run Fixtures/dumps/example.raw
+
+            With an lm32-elf executable, the bare CPU runs it from its entry, RAM from address 0
+            (--ram-size). scall performs newlib system calls as gdb's simulator (lm32-elf-run)
+            does: r8 = 1 exits with status r1, r8 = 5 writes to standard output. The exit status
             of eric is the program's.
 
             With --gdb, a GDB remote stub listens (QEMU's syntax: tcp::1234 for 127.0.0.1,
@@ -26,8 +32,11 @@ struct RunCommand: ParsableCommand {
               lm32-elf-gdb firmware.elf -ex 'target remote :1234'
             """)
 
-    @Argument(help: "The program: an lm32-elf executable (as GNU ld or eric's assembler writes it).")
-    var program: String
+    @Argument(help: "A memory dump to check, or an lm32-elf executable to run on the bare CPU.")
+    var input: String
+
+    @Option(help: ArgumentHelp("SoC firmware: an lm32-elf executable (default: the built-in firmware/eric.S).", valueName: "file"))
+    var firmware: String?
 
     @Option(help: ArgumentHelp("Serve the GDB remote protocol (tcp::PORT or tcp:HOST:PORT).", valueName: "address"))
     var gdb: String?
@@ -35,7 +44,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customShort("S"), help: "Halt at reset until a debugger continues (needs --gdb).")
     var haltAtReset = false
 
-    @Option(help: ArgumentHelp("Size of the RAM at address 0 (K/M suffixes).", valueName: "bytes"))
+    @Option(help: ArgumentHelp("Size of the RAM at address 0 of the bare CPU (K/M suffixes).", valueName: "bytes"))
     var ramSize: String = "16M"
 
     @Option(help: ArgumentHelp("Stop with an error after this many instructions.", valueName: "count"))
@@ -52,38 +61,99 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let file: ELF32File
-        do {
-            file = try ELF32File(parsing: [UInt8](try Data(contentsOf: URL(fileURLWithPath: program))))
-        } catch let error as ELF32Error {
-            Console.fail("\(program): error: \(error)", code: 2)
-        } catch {
-            Console.fail("\(program): error: cannot read: \(error.localizedDescription)", code: 2)
+        if let program = lm32Executable(input) {
+            try runBare(program)
+        } else {
+            try runSoC()
         }
+    }
+
+    /// The input as an lm32-elf executable, or nil when it is something else (a dump).
+    func lm32Executable(_ path: String) -> ELF32File? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { Console.fail("\(path): error: cannot open file", code: 2) }
+        let head = [UInt8](handle.readData(ofLength: 20))
+        guard head.count == 20, head.starts(with: [0x7f, 0x45, 0x4c, 0x46]), head[18] == 0, head[19] == 138 else { return nil }
+        return loadExecutable(path)
+    }
+
+    func loadExecutable(_ path: String) -> ELF32File {
+        do {
+            return try ELF32File(parsing: [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+        } catch let error as ELF32Error {
+            Console.fail("\(path): error: \(error)", code: 2)
+        } catch {
+            Console.fail("\(path): error: cannot read: \(error.localizedDescription)", code: 2)
+        }
+    }
+
+    // MARK: The SoC over a dump
+
+    func runSoC() throws {
+        let dump = openDump(input)
+        let firmwareFile: ELF32File
+        if let firmware {
+            firmwareFile = loadExecutable(firmware)
+        } else {
+            let built = LM32Assembler.assemble(source: ShippedFirmware.source, name: "<built-in>/firmware/eric.S")
+            for diagnostic in built.diagnostics { Console.error(diagnostic.rendered()) }
+            guard let program = built.program, let file = try? ELF32File(parsing: program.elf()) else {
+                Console.fail("eric: error: the built-in firmware does not assemble", code: 2)
+            }
+            firmwareFile = file
+        }
+        let console = MachineOutput()
+        let soc: SoC
+        do {
+            soc = try SoC(firmware: firmwareFile, host: dump, console: { console.bytes.append($0) })
+            try soc.installAutomata(shippedAutomata().map(\.image))
+        } catch {
+            Console.fail("eric: error: \(error)", code: 2)
+        }
+        let runMachine: (UInt64) -> LM32Stop = { budget in
+            switch soc.run(budget: budget) {
+            case .shutdown: return .exited(status: 0)
+            case .budget: return .budget
+            case .cpu(let stop): return stop
+            }
+        }
+        execute(soc.cpu, run: runMachine, flush: console.flush)
+    }
+
+    // MARK: A bare LM32 program
+
+    func runBare(_ file: ELF32File) throws {
         let size = UInt32(parseNumber(ramSize, allowSuffix: true)!)
         let bus = Bus()
         try bus.attach(Memory(size: Int(size)), at: 0, size: size, name: "ram")
-        do { try bus.load(file) } catch { Console.fail("\(program): error: \(error) (RAM is 0x0-0x\(String(size, radix: 16)); see --ram-size)", code: 2) }
+        do { try bus.load(file) } catch { Console.fail("\(input): error: \(error) (RAM is 0x0-0x\(String(size, radix: 16)); see --ram-size)", code: 2) }
         let cpu = LM32CPU(bus: bus, resetVector: file.entry)
         cpu.hostCalls = true
+        let output = MachineOutput()
+        execute(cpu, run: { cpu.run(budget: $0) }, flush: {
+            output.bytes += cpu.hostOutput
+            cpu.hostOutput.removeAll(keepingCapacity: true)
+            output.flush()
+        })
+    }
 
+    /// Runs the machine in slices to its end, serving a debugger if asked; exits.
+    func execute(_ cpu: LM32CPU, run runMachine: @escaping (UInt64) -> LM32Stop, flush: @escaping () -> Void) -> Never {
         var listener: TCPListener?
         if let gdb {
             do { listener = try TCPListener(specification: gdb) } catch { Console.fail("eric: error: --gdb: \(error)", code: 2) }
             Console.error("eric: waiting for gdb on \(listener!.host):\(listener!.port)" + (haltAtReset ? " (halted at reset)" : ""))
         }
-        let output = OutputPump(cpu: cpu)
         if haltAtReset, let listener {
-            if let status = debug(cpu, listener: listener, initialStop: .trap, output: output) { finish(cpu, status: status) }
+            if let status = debug(cpu, run: runMachine, listener: listener, initialStop: .trap, flush: flush) { finish(cpu, status: status) }
         }
         while true {
             let slice = min(1_000_000, maxInstructions.map { $0 > cpu.instructions ? $0 - cpu.instructions : 0 } ?? .max)
             if slice == 0 {
-                output.flush()
+                flush()
                 Console.fail("eric: error: stopped after \(cpu.instructions) instructions (--max-instructions) at pc 0x\(String(cpu.pc, radix: 16))", code: 2)
             }
-            let stop = cpu.run(budget: slice)
-            output.flush()
+            let stop = runMachine(slice)
+            flush()
             switch stop {
             case .budget: break
             case .exited(let status): finish(cpu, status: status)
@@ -93,18 +163,18 @@ struct RunCommand: ParsableCommand {
                 Console.fail("eric: error: break at pc 0x\(String(pc, radix: 16)) with no debugger attached", code: 2)
             }
             if let listener, listener.hasPendingConnection() {
-                if let status = debug(cpu, listener: listener, initialStop: .interrupted, output: output) { finish(cpu, status: status) }
+                if let status = debug(cpu, run: runMachine, listener: listener, initialStop: .interrupted, flush: flush) { finish(cpu, status: status) }
             }
         }
     }
 
     /// One debugger session; returns the exit status if the program exited or was killed.
-    func debug(_ cpu: LM32CPU, listener: TCPListener, initialStop: StopReason, output: OutputPump) -> UInt32? {
+    func debug(_ cpu: LM32CPU, run: @escaping (UInt64) -> LM32Stop, listener: TCPListener, initialStop: StopReason, flush: @escaping () -> Void) -> UInt32? {
         let transport: FileDescriptorTransport
         do { transport = try listener.accept() } catch { Console.fail("eric: error: \(error)", code: 2) }
-        let target = LM32DebugTarget(cpu: cpu)
-        let end = serve(GDBSession(target: target, initialStop: initialStop), over: transport, afterSlice: output.flush)
-        output.flush()
+        let target = LM32DebugTarget(cpu: cpu, run: run)
+        let end = serve(GDBSession(target: target, initialStop: initialStop), over: transport, afterSlice: flush)
+        flush()
         cpu.debuggerOwnsBreak = false
         switch end {
         case .detached: return nil
@@ -119,13 +189,12 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Copies what the program writes through host calls to standard output as it runs.
-final class OutputPump {
-    let cpu: LM32CPU
-    init(cpu: LM32CPU) { self.cpu = cpu }
+/// Output the machine produced (host calls, the UART), passed on between slices.
+final class MachineOutput {
+    var bytes: [UInt8] = []
     func flush() {
-        guard !cpu.hostOutput.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(cpu.hostOutput))
-        cpu.hostOutput.removeAll(keepingCapacity: true)
+        guard !bytes.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(bytes))
+        bytes.removeAll(keepingCapacity: true)
     }
 }

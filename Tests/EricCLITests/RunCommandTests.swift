@@ -59,3 +59,27 @@ import TestSupport
         #expect(far.status == 2 && far.stderr.contains("no memory at 0x100000"), "\(far.stderr)")
     }
 }
+
+/// `eric run DUMP`: the SoC boots the built-in firmware over the dump.
+@Suite struct RunSoCTests {
+    @Test func firmwareConsoleAgreesWithTheDirectScan() throws {
+        let dump = packageRoot.appendingPathComponent("Fixtures/dumps/example.raw").path
+        let run = try Run("eric", ["run", dump])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\r\n").map(String.init)
+        #expect(lines.first == "ERIC firmware 1.0: integrity checker")
+        let alerts = lines.filter { $0.hasPrefix("ALERT page 0x") }
+        // The direct scan of the same dump: its findings and its device cycles (fetches + runs).
+        let scan = try Run("eric", ["scan", "--jobs", "1", "--json", dump])
+        let findings = scan.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"finding\"") }
+        #expect(alerts.count == findings.count && !alerts.isEmpty, "\(alerts.count) alerts, \(findings.count) findings")
+        let text = try Run("eric", ["scan", "--jobs", "1", dump]).stdout
+        let device = try #require(text.split(separator: "\n").first { $0.hasPrefix("device time") })
+        let numbers = device.split(separator: " ").compactMap { UInt64($0) }
+        #expect(numbers.count >= 2)
+        let cycles = numbers[numbers.count - 2] + numbers[numbers.count - 1]    // fetch cycles + automata cycles
+        let summary = try #require(lines.last)
+        #expect(summary.hasSuffix("mpu-cycles 0x" + String(format: "%016llx", cycles)), "\(summary) vs \(device)")
+        #expect(summary.contains("alerts 0x" + String(format: "%08x", alerts.count)))
+    }
+}
