@@ -60,8 +60,11 @@ public final class Checker: BusDevice {
         var stalledSince: UInt64?
     }
     var active: ActiveRun?
-    /// Alert values waiting for the firmware, oldest first.
-    public private(set) var fifo: [UInt64] = []
+    /// Alerts waiting for the firmware, oldest first: the value and the MPU cycle of its run
+    /// at which the `int` ran (page fetch included).
+    public private(set) var fifo: [(value: UInt64, cycle: UInt64)] = []
+    /// TIME_HI as latched by the last read of TIME_LO, so the pair reads one instant.
+    var latchedTimeHigh: UInt32 = 0
     public let fifoDepth: Int
 
     public static let busy: UInt32 = 1, done: UInt32 = 2, alert: UInt32 = 4, fault: UInt32 = 8, error: UInt32 = 16
@@ -100,7 +103,7 @@ public final class Checker: BusDevice {
         while let due = nextEvent, due <= now, var run = active {
             if run.next < run.alerts.count {
                 if fifo.count < fifoDepth {
-                    fifo.append(run.alerts[run.next].value)
+                    fifo.append((run.alerts[run.next].value, run.alerts[run.next].cycle))
                     run.next += 1
                 } else {
                     run.stalledSince = due
@@ -178,8 +181,8 @@ public final class Checker: BusDevice {
             let at = Int(programAddress) % Self.programBytes
             programAddress = (programAddress &+ 4) % UInt32(Self.programBytes)
             return program[at..<at + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        case 0x24: return low(fifo.first ?? 0)
-        case 0x28: return high(fifo.first ?? 0)
+        case 0x24: return low(fifo.first?.value ?? 0)
+        case 0x28: return high(fifo.first?.value ?? 0)
         case 0x2c: return 0
         case 0x30: return low(lastRunCycles)
         case 0x34: return high(lastRunCycles)
@@ -194,6 +197,13 @@ public final class Checker: BusDevice {
         case 0x58: return selectedRange().map { high($0.physicalEnd) } ?? 0
         case 0x5c: return UInt32(fifo.count)
         case 0x60: return base
+        case 0x64:
+            let now = clock()
+            latchedTimeHigh = high(now)
+            return low(now)
+        case 0x68: return latchedTimeHigh
+        case 0x6c: return low(fifo.first?.cycle ?? 0)
+        case 0x70: return high(fifo.first?.cycle ?? 0)
         default: return nil
         }
     }
@@ -216,7 +226,7 @@ public final class Checker: BusDevice {
             for k in 0..<4 { program[at + k] = UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * k)) }
             programAddress = (programAddress &+ 4) % UInt32(Self.programBytes)
             programGeneration += 1
-        case 0x24, 0x28, 0x30, 0x34, 0x38, 0x3c, 0x40, 0x44, 0x4c, 0x50, 0x54, 0x58, 0x5c: break   // read-only
+        case 0x24, 0x28, 0x30, 0x34, 0x38, 0x3c, 0x40, 0x44, 0x4c, 0x50, 0x54, 0x58, 0x5c, 0x64, 0x68, 0x6c, 0x70: break   // read-only
         case 0x2c: pop(at: now)
         case 0x48: rangeSelect = value
         case 0x60: base = value % UInt32(Self.programBytes) & ~7
