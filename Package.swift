@@ -36,6 +36,8 @@ let package = Package(
         // methods touch: the run-time exclusivity checks (60 % of the time) are off, the
         // compile-time ones stay.
         .target(name: "ELF32"),
+        // The alert records and the UDP frames that carry them (docs/protocol.md).
+        .target(name: "AlertProtocol"),
         // The ERIC system-on-chip: devices on the LM32's bus (docs/soc.md).
         .target(name: "EricSoC", dependencies: ["LM32Sim", "MPUISA", "MPUSim", "ELF32"]),
         .target(name: "LM32Asm", dependencies: ["AsmKit", "LM32ISA", "ELF32"]),
@@ -85,7 +87,7 @@ let package = Package(
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport"]),
         .testTarget(name: "LM32AsmTests", dependencies: ["LM32Asm", "LM32ISA", "LM32Sim", "ELF32", "TestSupport", "lm32as"]),
-        .testTarget(name: "EricSoCTests", dependencies: ["EricSoC", "LM32Sim", "MPUISA", "MPUSim", "MPUAsm", "LM32Asm", "ELF32", "ShippedAutomata", "TestSupport"]),
+        .testTarget(name: "EricSoCTests", dependencies: ["EricSoC", "LM32Sim", "MPUISA", "MPUSim", "MPUAsm", "LM32Asm", "ELF32", "ShippedAutomata", "TestSupport", "AlertProtocol"]),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "LM32Sim", "ELF32", "TestSupport", "eric"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "lm32as", "MPUISA", "TestSupport"]),
     ]

@@ -60,8 +60,8 @@ public final class Checker: BusDevice {
         var stalledSince: UInt64?
     }
     var active: ActiveRun?
-    /// Alerts waiting for the firmware, oldest first: the value and the MPU cycle of its run
-    /// at which the `int` ran (page fetch included).
+    /// Alerts waiting for the firmware, oldest first: the value and the cycle of its run at
+    /// which the `int` ran (as the direct scanner's findings count it: page fetch excluded).
     public private(set) var fifo: [(value: UInt64, cycle: UInt64)] = []
     /// TIME_HI as latched by the last read of TIME_LO, so the pair reads one instant.
     var latchedTimeHigh: UInt32 = 0
@@ -103,7 +103,7 @@ public final class Checker: BusDevice {
         while let due = nextEvent, due <= now, var run = active {
             if run.next < run.alerts.count {
                 if fifo.count < fifoDepth {
-                    fifo.append((run.alerts[run.next].value, run.alerts[run.next].cycle))
+                    fifo.append((run.alerts[run.next].value, UInt64(run.alerts[run.next].pc)))
                     run.next += 1
                 } else {
                     run.stalledSince = due
@@ -141,7 +141,9 @@ public final class Checker: BusDevice {
         // one page share one fetch, as in the direct scanner's accounting.
         let fetch = model.hostAccess == .page && bufferedPage != page ? UInt64(model.pageFetchCycles) : 0
         bufferedPage = model.hostAccess == .page ? page : nil
-        alerts = alerts.filter { $0.value != 0 }.map { Alert(value: $0.value, pc: $0.pc, cycle: $0.cycle + fetch) }
+        // `pc` keeps the cycle within the run (what the firmware reports); `cycle` is when the
+        // alert reaches the FIFO.
+        alerts = alerts.filter { $0.value != 0 }.map { Alert(value: $0.value, pc: Int($0.cycle), cycle: $0.cycle + fetch) }
         active = ActiveRun(alerts: alerts, result: result, totalCycles: result.cycles + fetch, startedAt: now)
         status = (status & ~(Self.done | Self.fault)) | Self.busy
     }

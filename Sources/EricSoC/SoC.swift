@@ -70,7 +70,8 @@ public final class SoC {
     }
 
     /// Writes the automata table into ROM for the firmware: "ERIC" (0x45524943), the count,
-    /// then for each automaton its code size in bytes, its entry point and its code.
+    /// then for each automaton its code size in bytes, its entry point, the number of its
+    /// `.alert` values and those values (low 32 bits, for the records' name ids), its code.
     public func installAutomata(_ images: [MPUImage]) throws(BusError) {
         let total = images.reduce(0) { $0 + $1.code.count }
         guard total <= Checker.programBytes else {
@@ -78,7 +79,10 @@ public final class SoC {
         }
         func word(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * $0)) } }
         var table = word(0x4552_4943) + word(UInt32(images.count))
-        for image in images { table += word(UInt32(image.code.count)) + word(image.entry) + image.code }
+        for image in images {
+            let alerts = image.metadata.alerts.map { UInt32(truncatingIfNeeded: $0.value) }
+            table += word(UInt32(image.code.count)) + word(image.entry) + word(UInt32(alerts.count)) + alerts.flatMap(word) + image.code
+        }
         guard UInt64(Address.automataTable) + UInt64(table.count) <= UInt64(rom.count) else {
             throw BusError(description: "the automata table (\(table.count) bytes) does not fit in ROM above 0x\(String(Address.automataTable, radix: 16))")
         }

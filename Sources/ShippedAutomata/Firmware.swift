@@ -47,6 +47,20 @@ public enum ShippedFirmware {
     .equ RANGE_END_LO, 0x54
     .equ RANGE_END_HI, 0x58
     .equ BASE, 0x60
+    .equ TIME_LO, 0x64
+    .equ TIME_HI, 0x68
+    .equ ALERT_CYCLE_LO, 0x6c
+    .equ ALERT_CYCLE_HI, 0x70
+
+    # Ethernet (docs/soc.md) and the alert protocol (docs/protocol.md)
+    .equ ETHERNET, 0xe0008000
+    .equ TXCOUNT, 0x18
+    .equ TX_BUFFER, 0xb0001000
+    .equ FRAME_BYTES, 110                 # preamble 8 + Ethernet 14 + IPv4 20 + UDP 8 + record 56 + FCS 4
+    .equ IP_HEADER, 22                    # offsets in the TX buffer
+    .equ UDP_HEADER, 42
+    .equ RECORD, 50
+    .equ PSEUDO_HEADER_SUM, 0x81da        # 192.168.0.42 + 192.168.0.14 + 17 + 64, folded
     .equ BUSY, 1
     .equ DONE, 2
     .equ ALERT, 4
@@ -63,7 +77,22 @@ public enum ShippedFirmware {
     .equ MPU_CYCLES_LO, 20
     .equ MPU_CYCLES_HI, 24
     .equ FAULTS, 28
-    .equ AUTOMATA, 0x100                  # per automaton: its base in program memory, its entry
+    .equ SEQUENCE, 32                     # of the next record sent
+    .equ RUNS, 36
+    # The record being sent (filled by the caller of send_record).
+    .equ REC_AUTOMATON, 0x40
+    .equ REC_NAME, 0x44
+    .equ REC_VALUE_HI, 0x48
+    .equ REC_VALUE_LO, 0x4c
+    .equ REC_PAGE_HI, 0x50
+    .equ REC_PAGE_LO, 0x54
+    .equ REC_CYCLES_HI, 0x58
+    .equ REC_CYCLES_LO, 0x5c
+    .equ REC_RUNS, 0x60
+    .equ REC_FAULTS, 0x64
+    .equ REC_CYCLE_LO_SAVED, 0x68         # the alert's cycle, read before it leaves the FIFO
+    .equ REC_CYCLE_HI_SAVED, 0x6c
+    .equ AUTOMATA, 0x100                  # per automaton (16 bytes): base, entry, alert values, their count
     .equ STACK_TOP, 0x40100000
 
     .text
@@ -101,6 +130,7 @@ reset:
     sw (r23+MPU_CYCLES_LO), r0
     sw (r23+MPU_CYCLES_HI), r0
     sw (r23+FAULTS), r0
+    sw (r23+SEQUENCE), r0
     mvhi r1, hi(banner)
     ori r1, r1, lo(banner)
     calli puts
@@ -166,7 +196,7 @@ page_fits:
 automaton_loop:
     be r12, r19, next_page
     sw (r23+CURRENT_AUTOMATON), r12
-    sli r2, r12, 3
+    sli r2, r12, 4
     add r2, r2, r23
     lw r3, (r2+AUTOMATA)
     sw (r11+BASE), r3
@@ -205,6 +235,21 @@ start_failed:
 
 finished:
     wcsr IE, r0
+    sw (r23+REC_AUTOMATON), r0            # the summary record
+    sw (r23+REC_VALUE_HI), r0
+    lw r2, (r23+ALERTS)
+    sw (r23+REC_VALUE_LO), r2
+    sw (r23+REC_PAGE_HI), r0
+    sw (r23+REC_PAGE_LO), r21
+    lw r2, (r23+MPU_CYCLES_HI)
+    sw (r23+REC_CYCLES_HI), r2
+    lw r2, (r23+MPU_CYCLES_LO)
+    sw (r23+REC_CYCLES_LO), r2
+    sw (r23+REC_RUNS), r22
+    lw r2, (r23+FAULTS)
+    sw (r23+REC_FAULTS), r2
+    mvi r1, 2
+    calli send_record
     mvhi r1, hi(summary_pages)
     ori r1, r1, lo(summary_pages)
     mv r6, r21
@@ -237,7 +282,7 @@ halt:
     bi halt
 
 # Copies each automaton's code from the ROM table into program memory, one after the other,
-# and keeps each one's base and entry point. Returns the count in r19.
+# and keeps each one's base, entry point and alert values. Returns the count in r19.
 load_automata:
     mvhi r1, hi(AUTOMATA_TABLE)
     ori r1, r1, lo(AUTOMATA_TABLE)
@@ -259,8 +304,13 @@ load_automata:
     lw r8, (r1+4)                         # entry point within that code
     sw (r5+0), r4
     sw (r5+4), r8
+    lw r8, (r1+8)                         # alert values: count, then the values
+    sw (r5+12), r8
+    addi r1, r1, 12
+    sw (r5+8), r1
+    sli r8, r8, 2
+    add r1, r1, r8
     sw (r11+PROGRAM_ADDRESS), r4
-    addi r1, r1, 8
     add r4, r4, r7
     srui r7, r7, 2
 2:  be r7, r0, 5f
@@ -269,7 +319,7 @@ load_automata:
     addi r1, r1, 4
     addi r7, r7, -1
     bi 2b
-5:  addi r5, r5, 8
+5:  addi r5, r5, 16
     addi r6, r6, 1
     bi 1b
 3:  ret
@@ -288,13 +338,17 @@ interrupt:
     sw (sp+36), r9
     sw (sp+40), r10
     sw (sp+44), ra
-    mvhi r8, hi(CHECKER)
+1:  mvhi r8, hi(CHECKER)                  # (again each time: report uses r1-r8)
     ori r8, r8, lo(CHECKER)
     mvhi r9, hi(VARS)
-1:  lw r2, (r8+STATUS)
+    lw r2, (r8+STATUS)
     andi r3, r2, ALERT
     be r3, r0, 2f
     lw r10, (r8+ALERT_LO)
+    lw r4, (r8+ALERT_CYCLE_LO)
+    sw (r9+REC_CYCLE_LO_SAVED), r4
+    lw r4, (r8+ALERT_CYCLE_HI)
+    sw (r9+REC_CYCLE_HI_SAVED), r4
     sw (r8+ALERT_POP), r0
     calli report
     bi 1b
@@ -356,9 +410,195 @@ report:
     ori r1, r1, lo(alert_value)
     mv r6, r10
     calli field
+    # The alert record: the value's name id from the automaton's alert values.
+    lw r2, (r9+CURRENT_AUTOMATON)
+    sw (r9+REC_AUTOMATON), r2
+    sli r2, r2, 4
+    add r2, r2, r9
+    lw r3, (r2+AUTOMATA+8)                # its alert values
+    lw r4, (r2+AUTOMATA+12)               # how many
+    mvi r5, 0
+1:  be r5, r4, 2f
+    lw r6, (r3+0)
+    be r6, r10, 3f
+    addi r3, r3, 4
+    addi r5, r5, 1
+    bi 1b
+2:  mvu r5, 0xffff                        # unnamed
+3:  sw (r9+REC_NAME), r5
+    sw (r9+REC_VALUE_HI), r0
+    sw (r9+REC_VALUE_LO), r10
+    lw r2, (r9+CURRENT_PAGE_HI)
+    sw (r9+REC_PAGE_HI), r2
+    lw r2, (r9+CURRENT_PAGE_LO)
+    sw (r9+REC_PAGE_LO), r2
+    lw r2, (r9+REC_CYCLE_HI_SAVED)
+    sw (r9+REC_CYCLES_HI), r2
+    lw r2, (r9+REC_CYCLE_LO_SAVED)
+    sw (r9+REC_CYCLES_LO), r2
+    sw (r9+REC_RUNS), r0
+    sw (r9+REC_FAULTS), r0
+    mvi r1, 1
+    calli send_record
     calli newline
     lw ra, (sp+4)
     addi sp, sp, 4
+    ret
+
+# Sends the record in RAM (REC_*) of type r1 (1 alert, 2 summary) as an Ethernet/IPv4/UDP
+# frame (docs/protocol.md): the template, then the fields, the IPv4 and UDP checksums and the
+# FCS, then TXCOUNT. Uses r1-r8.
+send_record:
+    addi sp, sp, -8
+    sw (sp+4), ra
+    sw (sp+8), r1
+    mvhi r6, hi(TX_BUFFER)
+    ori r6, r6, lo(TX_BUFFER)             # r6: the TX buffer
+    mvhi r7, hi(frame_template)
+    ori r7, r7, lo(frame_template)
+    mvi r8, 0
+1:  lbu r2, (r7+0)                        # copy the constant part
+    add r3, r6, r8
+    sb (r3+0), r2
+    addi r7, r7, 1
+    addi r8, r8, 1
+    cmpgei r2, r8, RECORD + 8
+    be r2, r0, 1b
+    mvhi r7, hi(VARS)
+    lw r2, (r7+SEQUENCE)                  # IPv4 identification: the sequence's low half
+    addi r1, r6, IP_HEADER + 4
+    mvi r3, 2
+    calli put_be
+    lw r2, (sp+8)
+    addi r1, r6, RECORD + 5               # type
+    mvi r3, 1
+    calli put_be
+    lw r2, (r7+SEQUENCE)
+    addi r1, r6, RECORD + 8
+    mvi r3, 4
+    calli put_be
+    addi r2, r2, 1
+    sw (r7+SEQUENCE), r2
+    lw r2, (r7+REC_AUTOMATON)
+    addi r1, r6, RECORD + 12
+    mvi r3, 2
+    calli put_be
+    lw r2, (r7+REC_NAME)
+    addi r1, r6, RECORD + 14
+    mvi r3, 2
+    calli put_be
+    addi r1, r6, RECORD + 16              # value, page, MPU cycles: 64-bit, high word first
+    addi r8, r7, REC_VALUE_HI
+2:  lw r2, (r8+0)
+    mvi r3, 4
+    calli put_be
+    addi r1, r1, 4
+    addi r8, r8, 4
+    addi r2, r7, REC_CYCLES_LO + 4
+    bne r8, r2, 2b
+    mvhi r2, hi(CHECKER)
+    ori r2, r2, lo(CHECKER)
+    lw r8, (r2+TIME_LO)                   # the time stamp: reading LO latches HI
+    lw r2, (r2+TIME_HI)
+    mvi r3, 4
+    calli put_be
+    addi r1, r1, 4
+    mv r2, r8
+    mvi r3, 4
+    calli put_be
+    addi r1, r1, 4
+    lw r2, (r7+REC_RUNS)
+    mvi r3, 4
+    calli put_be
+    addi r1, r1, 4
+    lw r2, (r7+REC_FAULTS)
+    mvi r3, 4
+    calli put_be
+    addi r1, r6, IP_HEADER                # IPv4 header checksum
+    mvi r2, 20
+    mvi r3, 0
+    calli sum16
+    xori r2, r1, 0xffff
+    addi r1, r6, IP_HEADER + 10
+    mvi r3, 2
+    calli put_be
+    addi r1, r6, UDP_HEADER               # UDP checksum, with the pseudo-header's sum
+    mvi r2, 64
+    mvu r3, PSEUDO_HEADER_SUM
+    calli sum16
+    xori r2, r1, 0xffff
+    bne r2, r0, 3f
+    ori r2, r2, 0xffff                    # a computed 0 is sent as 0xffff (RFC 768)
+3:  addi r1, r6, UDP_HEADER + 6
+    mvi r3, 2
+    calli put_be
+    addi r1, r6, 8                        # FCS over the frame, little-endian after it
+    mvi r2, FRAME_BYTES - 12
+    calli crc32
+    addi r3, r6, FRAME_BYTES - 4
+    mvi r4, 4
+4:  sb (r3+0), r1
+    srui r1, r1, 8
+    addi r3, r3, 1
+    addi r4, r4, -1
+    bne r4, r0, 4b
+    mvhi r2, hi(ETHERNET)
+    ori r2, r2, lo(ETHERNET)
+    mvi r3, FRAME_BYTES
+    sw (r2+TXCOUNT), r3                   # send
+    lw ra, (sp+4)
+    addi sp, sp, 8
+    ret
+
+put_be:                                   # the low r3 bytes of r2 at r1, big-endian (r1, r2 kept; r3-r5 used)
+    addi r4, r3, -1
+    sli r4, r4, 3
+    mv r5, r1
+1:  sru r3, r2, r4
+    sb (r5+0), r3
+    addi r5, r5, 1
+    addi r4, r4, -8
+    bge r4, r0, 1b
+    ret
+
+sum16:                                    # r1: the folded one's-complement sum of r2 bytes at r1, from r3
+    mv r4, r1
+    add r5, r1, r2
+1:  be r4, r5, 2f
+    lbu r2, (r4+0)
+    sli r2, r2, 8
+    lbu r8, (r4+1)
+    or r2, r2, r8
+    add r3, r3, r2
+    addi r4, r4, 2
+    bi 1b
+2:  srui r2, r3, 16                       # fold the carries
+    be r2, r0, 3f
+    andi r3, r3, 0xffff
+    add r3, r3, r2
+    bi 2b
+3:  mv r1, r3
+    ret
+
+crc32:                                    # r1: CRC-32 (IEEE 802.3) of r2 bytes at r1
+    mv r4, r1
+    add r5, r1, r2
+    mvi r1, -1
+    mvhi r3, 0xedb8
+    ori r3, r3, 0x8320
+1:  be r4, r5, 4f
+    lbu r2, (r4+0)
+    xor r1, r1, r2
+    mvi r8, 8
+2:  andi r2, r1, 1
+    srui r1, r1, 1
+    be r2, r0, 3f
+    xor r1, r1, r3
+3:  addi r8, r8, -1
+    bne r8, r0, 2b
+    addi r4, r4, 1
+    bi 1b
+4:  not r1, r1
     ret
 
 # Console helpers (r1 in; r2-r5 used).
@@ -418,6 +658,14 @@ fatal:                                    # an exception the firmware does not e
     bi shutdown
 
     .data
+frame_template:                           # preamble, Ethernet, IPv4 and UDP headers, record start
+    .byte 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0xd5
+    .byte 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x10, 0xe2, 0xd5, 0x00, 0x00, 0x00, 0x08, 0x00
+    .byte 0x45, 0x00, 0x00, 84, 0x00, 0x00, 0x40, 0x00, 64, 17, 0x00, 0x00
+    .byte 192, 168, 0, 42, 192, 168, 0, 14
+    .byte 0x45, 0x52, 0x45, 0x52, 0x00, 64, 0x00, 0x00       # ports 17746, length 64, checksum
+    .ascii "ERIC"
+    .byte 1, 0, 0, 0                                          # version, type, device id
 banner:          .asciz "ERIC firmware 1.0: integrity checker\r\n"
 loaded:          .asciz "automata loaded: 0x"
 scanning:        .asciz "scanning 0x"

@@ -1,3 +1,4 @@
+import AlertProtocol
 import ELF32
 import EricSoC
 import Foundation
@@ -29,10 +30,10 @@ import TestSupport
         let host = BufferMemory([(physicalStart: 0, bytes: bytes)])
         let automata = Self.shipped()
 
-        final class Console: @unchecked Sendable { var bytes: [UInt8] = [] }
+        final class Console: @unchecked Sendable { var bytes: [UInt8] = []; var frames: [[UInt8]] = [] }
         let console = Console()
         let soc = try SoC(firmware: try ELF32File(parsing: try #require(firmware.program).elf()), host: host,
-                          console: { console.bytes.append($0) })
+                          console: { console.bytes.append($0) }, frames: { console.frames.append($0) })
         try soc.installAutomata(automata.map(\.image))
         #expect(soc.run(budget: 500_000_000) == .shutdown)
         let text = String(decoding: console.bytes, as: UTF8.self)
@@ -45,13 +46,41 @@ import TestSupport
             fromFirmware.insert(Finding(page: UInt64(fields[2].dropFirst(2), radix: 16)!, automaton: Int(fields[4].dropFirst(2), radix: 16)!,
                                         value: UInt64(fields[6].dropFirst(2), radix: 16)!))
         }
-        final class Collected: @unchecked Sendable { var findings: Set<Finding> = [] }
+        final class Collected: @unchecked Sendable { var findings: Set<Finding> = []; var all: [MPUSim.Finding] = [] }
         let direct = Collected()
         let statistics = Scanner(automata: automata, options: ScanOptions(jobs: 1)).run(host) { event in
             if case .finding(let finding) = event {
                 direct.findings.insert(Finding(page: finding.pageAddress, automaton: finding.automaton, value: finding.value))
+                direct.all.append(finding)
             }
         }
+
+        // On the wire: one frame per alert, then the summary, each with good IPv4 and UDP
+        // checksums (UDPFrame checks them; the MAC sent only frames whose FCS was right).
+        #expect(soc.ethernet.transmitErrors.isEmpty, "\(soc.ethernet.transmitErrors)")
+        let records = try console.frames.map { frame -> AlertRecord in
+            #expect(Array(frame[0..<6]) == UDPFrame.broadcastMAC && Array(frame[6..<12]) == UDPFrame.deviceMAC)
+            let udp = try UDPFrame(frame: frame)
+            #expect(udp.sourceIP == UDPFrame.deviceIP && udp.destinationIP == UDPFrame.collectorIP)
+            #expect(udp.sourcePort == AlertRecord.port && udp.destinationPort == AlertRecord.port)
+            return try AlertRecord(payload: udp.payload)
+        }
+        #expect(records.map(\.sequence) == (0..<UInt32(records.count)).map { $0 })
+        let alertRecords = records.filter { $0.kind == .alert }
+        #expect(alertRecords.count == direct.all.count && records.last?.kind == .summary)
+        for finding in direct.all {
+            let names = automata[finding.automaton].metadata.alerts.map(\.value)
+            let expected = (page: finding.pageAddress, automaton: UInt16(finding.automaton), value: finding.value, cycle: finding.cycle,
+                            name: names.firstIndex(of: finding.value).map(UInt16.init) ?? 0xffff)
+            #expect(alertRecords.contains { $0.page == expected.page && $0.automaton == expected.automaton && $0.value == expected.value
+                && $0.mpuCycles == expected.cycle && $0.nameID == expected.name }, "no record for \(finding)")
+        }
+        let times = records.map(\.time)
+        #expect(times == times.sorted() && times.first! > 0)
+        let summaryRecord = try #require(records.last)
+        #expect(summaryRecord.value == UInt64(alertRecords.count) && summaryRecord.page == statistics.pages)
+        #expect(summaryRecord.runs == UInt32(statistics.pages) * UInt32(automata.count) && summaryRecord.faults == 0)
+        #expect(summaryRecord.mpuCycles == statistics.fetchCycles + statistics.perAutomaton.reduce(0) { $0 + $1.cycles })
         #expect(!direct.findings.isEmpty)
         #expect(fromFirmware == direct.findings, "only firmware: \(fromFirmware.subtracting(direct.findings)); only direct: \(direct.findings.subtracting(fromFirmware))")
         let pages = statistics.pages
