@@ -36,6 +36,9 @@ let package = Package(
         // methods touch: the run-time exclusivity checks (60 % of the time) are off, the
         // compile-time ones stay.
         .target(name: "ELF32"),
+        // libpcap (Debian's libpcap-dev), and pcap captures written and read through it.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "Capture", dependencies: ["CPcap"]),
         // The alert records and the UDP frames that carry them (docs/protocol.md).
         .target(name: "AlertProtocol"),
         // The ERIC system-on-chip: devices on the LM32's bus (docs/soc.md).
@@ -73,7 +76,7 @@ let package = Package(
             name: "eric",
             dependencies: [
                 "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport",
-                "ELF32", "LM32Sim", "GDBRemote", "EricSoC", "LM32Asm",
+                "ELF32", "LM32Sim", "GDBRemote", "EricSoC", "LM32Asm", "Capture", "AlertProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/eric-cli"),
@@ -89,6 +92,6 @@ let package = Package(
         .testTarget(name: "LM32AsmTests", dependencies: ["LM32Asm", "LM32ISA", "LM32Sim", "ELF32", "TestSupport", "lm32as"]),
         .testTarget(name: "EricSoCTests", dependencies: ["EricSoC", "LM32Sim", "MPUISA", "MPUSim", "MPUAsm", "LM32Asm", "ELF32", "ShippedAutomata", "TestSupport", "AlertProtocol"]),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "LM32Sim", "ELF32", "TestSupport", "eric"]),
-        .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "lm32as", "MPUISA", "TestSupport"]),
+        .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "lm32as", "MPUISA", "TestSupport", "Capture", "AlertProtocol"]),
     ]
 )

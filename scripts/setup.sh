@@ -3,8 +3,11 @@
 packages=()
 command -v objcopy >/dev/null 2>&1 || packages+=(binutils)     # independent Intel HEX reader in tests
 command -v cc >/dev/null 2>&1 || packages+=(gcc)                # builds the compiled engine's automata
+[ -e /usr/include/pcap/pcap.h ] || packages+=(libpcap-dev)      # eric writes and reads alert captures
+command -v tshark >/dev/null 2>&1 || packages+=(tshark)          # independent check of the captures in tests
 if [ ${#packages[@]} -gt 0 ]; then
     echo "installing: ${packages[*]}" >&2
     apt-get update -qq
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=900 "${packages[@]}" >&2
 fi

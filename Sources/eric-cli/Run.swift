@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLISupport
+import Capture
 import Dumps
 import ELF32
 import EricSoC
@@ -37,6 +38,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("SoC firmware: an lm32-elf executable (default: the built-in firmware/eric.S).", valueName: "file"))
     var firmware: String?
+
+    @Option(help: ArgumentHelp("Write the SoC's Ethernet frames (the alerts, docs/protocol.md) to this pcap file, stamped with the simulated clock.", valueName: "file"))
+    var pcap: String?
 
     @Option(help: ArgumentHelp("Serve the GDB remote protocol (tcp::PORT or tcp:HOST:PORT).", valueName: "address"))
     var gdb: String?
@@ -102,13 +106,25 @@ struct RunCommand: ParsableCommand {
             firmwareFile = file
         }
         let console = MachineOutput()
+        var capture: CaptureWriter?
+        if let pcap {
+            do { capture = try CaptureWriter(path: pcap) } catch { Console.fail("eric: error: --pcap \(error)", code: 2) }
+        }
+        // Frames are stamped with the simulated clock (epoch 0), so a capture is reproducible.
+        final class ClockSource { var cpu: LM32CPU? }
+        let clock = ClockSource()
+        let clockHz: UInt64 = SoC.Configuration().clockHz
         let soc: SoC
         do {
-            soc = try SoC(firmware: firmwareFile, host: dump, console: { console.bytes.append($0) })
+            soc = try SoC(firmware: firmwareFile, host: dump, console: { console.bytes.append($0) }, frames: { frame in
+                let cycles = clock.cpu?.cycles ?? 0
+                capture?.write(frame, nanoseconds: UInt64((Double(cycles) * 1e9 / Double(clockHz)).rounded()))
+            })
             try soc.installAutomata(shippedAutomata().map(\.image))
         } catch {
             Console.fail("eric: error: \(error)", code: 2)
         }
+        clock.cpu = soc.cpu
         let runMachine: (UInt64) -> LM32Stop = { budget in
             switch soc.run(budget: budget) {
             case .shutdown: return .exited(status: 0)
@@ -116,7 +132,7 @@ struct RunCommand: ParsableCommand {
             case .cpu(let stop): return stop
             }
         }
-        execute(soc.cpu, run: runMachine, flush: console.flush)
+        execute(soc.cpu, run: runMachine, finally: { capture?.close() }, flush: console.flush)
     }
 
     // MARK: A bare LM32 program
@@ -129,7 +145,7 @@ struct RunCommand: ParsableCommand {
         let cpu = LM32CPU(bus: bus, resetVector: file.entry)
         cpu.hostCalls = true
         let output = MachineOutput()
-        execute(cpu, run: { cpu.run(budget: $0) }, flush: {
+        execute(cpu, run: { cpu.run(budget: $0) }, finally: {}, flush: {
             output.bytes += cpu.hostOutput
             cpu.hostOutput.removeAll(keepingCapacity: true)
             output.flush()
@@ -137,33 +153,41 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Runs the machine in slices to its end, serving a debugger if asked; exits.
-    func execute(_ cpu: LM32CPU, run runMachine: @escaping (UInt64) -> LM32Stop, flush: @escaping () -> Void) -> Never {
+    func execute(_ cpu: LM32CPU, run runMachine: @escaping (UInt64) -> LM32Stop, finally: @escaping () -> Void = {},
+                 flush: @escaping () -> Void) -> Never {
+        let finish = { (status: UInt32) -> Never in
+            finally()
+            self.finish(cpu, status: status)
+        }
         var listener: TCPListener?
         if let gdb {
             do { listener = try TCPListener(specification: gdb) } catch { Console.fail("eric: error: --gdb: \(error)", code: 2) }
             Console.error("eric: waiting for gdb on \(listener!.host):\(listener!.port)" + (haltAtReset ? " (halted at reset)" : ""))
         }
         if haltAtReset, let listener {
-            if let status = debug(cpu, run: runMachine, listener: listener, initialStop: .trap, flush: flush) { finish(cpu, status: status) }
+            if let status = debug(cpu, run: runMachine, listener: listener, initialStop: .trap, flush: flush) { finish(status) }
         }
         while true {
             let slice = min(1_000_000, maxInstructions.map { $0 > cpu.instructions ? $0 - cpu.instructions : 0 } ?? .max)
             if slice == 0 {
                 flush()
+                finally()
                 Console.fail("eric: error: stopped after \(cpu.instructions) instructions (--max-instructions) at pc 0x\(String(cpu.pc, radix: 16))", code: 2)
             }
             let stop = runMachine(slice)
             flush()
             switch stop {
             case .budget: break
-            case .exited(let status): finish(cpu, status: status)
+            case .exited(let status): finish(status)
             case .illegalInstruction(let pc, let word):
+                finally()
                 Console.fail("eric: error: illegal instruction 0x\(String(word, radix: 16)) at pc 0x\(String(pc, radix: 16))", code: 2)
             case .breakInstruction(let pc):
+                finally()
                 Console.fail("eric: error: break at pc 0x\(String(pc, radix: 16)) with no debugger attached", code: 2)
             }
             if let listener, listener.hasPendingConnection() {
-                if let status = debug(cpu, run: runMachine, listener: listener, initialStop: .interrupted, flush: flush) { finish(cpu, status: status) }
+                if let status = debug(cpu, run: runMachine, listener: listener, initialStop: .interrupted, flush: flush) { finish(status) }
             }
         }
     }

@@ -1,3 +1,5 @@
+import AlertProtocol
+import Capture
 import Foundation
 import Testing
 import TestSupport
@@ -81,5 +83,45 @@ import TestSupport
         let summary = try #require(lines.last)
         #expect(summary.hasSuffix("mpu-cycles 0x" + String(format: "%016llx", cycles)), "\(summary) vs \(device)")
         #expect(summary.contains("alerts 0x" + String(format: "%08x", alerts.count)))
+    }
+}
+
+/// `eric run --pcap`: the alert frames in a capture, read back through libpcap and by tshark.
+@Suite struct CaptureTests {
+    @Test func captureHoldsTheAlertsReproduciblyWithGoodChecksums() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dump = packageRoot.appendingPathComponent("Fixtures/dumps/example.raw").path
+        let first = directory.appendingPathComponent("a.pcap").path, second = directory.appendingPathComponent("b.pcap").path
+        let run = try Run("eric", ["run", "--pcap", first, dump])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Run("eric", ["run", "--pcap", second, dump]).status == 0)
+        #expect(FileManager.default.contents(atPath: first) == FileManager.default.contents(atPath: second))   // byte for byte
+
+        // Read back through libpcap: one record per console ALERT line, in order, then the summary.
+        let frames = try readCapture(path: first)
+        let records = try frames.map { try AlertRecord(payload: UDPFrame(frame: $0.frame).payload) }
+        let alerts = run.stdout.split(separator: "\r\n").filter { $0.hasPrefix("ALERT ") }.map { $0.split(separator: " ") }
+        #expect(records.count == alerts.count + 1 && records.last?.kind == .summary)
+        for (record, fields) in zip(records, alerts) {
+            #expect(record.kind == .alert)
+            #expect(record.page == UInt64(fields[2].dropFirst(2), radix: 16) && UInt64(record.automaton) == UInt64(fields[4].dropFirst(2), radix: 16)
+                && record.value == UInt64(fields[6].dropFirst(2), radix: 16))
+        }
+        // Time stamps: the simulated clock (12.5 ns per 80 MHz cycle, microsecond resolution),
+        // after the record's own time stamp: the firmware reads TIME, then computes the
+        // checksums and the bitwise CRC-32 (a few thousand instructions), then sends.
+        for (frame, record) in zip(frames, records) {
+            let stamp = Double(record.time) * 12.5
+            #expect(Double(frame.nanoseconds) >= (stamp / 1000).rounded(.down) * 1000 && Double(frame.nanoseconds) <= stamp + 1_000_000,
+                    "frame at \(frame.nanoseconds) ns, record time \(record.time) cycles")
+        }
+        #expect(frames.map(\.nanoseconds) == frames.map(\.nanoseconds).sorted())
+
+        // tshark, an independent reader, validates every IPv4 and UDP checksum (1 = good).
+        let tshark = try Run("/usr/bin/tshark", ["-r", first, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
+                                                 "-T", "fields", "-e", "ip.checksum.status", "-e", "udp.checksum.status", "-e", "udp.dstport"])
+        let rows = tshark.stdout.split(separator: "\n")
+        #expect(rows.count == frames.count && rows.allSatisfy { $0 == "1\t1\t17746" }, "\(tshark.stdout) \(tshark.stderr)")
     }
 }
