@@ -123,5 +123,16 @@ import TestSupport
                                                  "-T", "fields", "-e", "ip.checksum.status", "-e", "udp.checksum.status", "-e", "udp.dstport"])
         let rows = tshark.stdout.split(separator: "\n")
         #expect(rows.count == frames.count && rows.allSatisfy { $0 == "1\t1\t17746" }, "\(tshark.stdout) \(tshark.stderr)")
+
+        // With tools/wireshark/eric.lua loaded, tshark prints every field as our decoder reads it
+        // (and prints nothing useful, failing this, when the dissector did not load).
+        let dissector = packageRoot.appendingPathComponent("tools/wireshark/eric.lua").path
+        let fields = ["sequence", "type", "automaton", "name", "value", "page", "cycles", "time", "runs", "faults"]
+        let dissected = try Run("/usr/bin/tshark", ["-X", "lua_script:" + dissector, "-r", first, "-T", "fields"] + fields.flatMap { ["-e", "eric." + $0] })
+        let expected = records.map { r in
+            ["\(r.sequence)", "\(r.kind.rawValue)", "\(r.automaton)", "\(r.nameID)", String(format: "0x%016llx", r.value), String(format: "0x%016llx", r.page),
+             "\(r.mpuCycles)", "\(r.time)", "\(r.runs)", "\(r.faults)"].joined(separator: "\t")
+        }
+        #expect(dissected.stdout.split(separator: "\n").map(String.init) == expected, "\(dissected.stderr)")
     }
 }
