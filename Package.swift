@@ -38,14 +38,15 @@ let package = Package(
         .target(name: "ELF32"),
         // libpcap (Debian's libpcap-dev), and pcap captures written and read through it.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        .target(name: "Capture", dependencies: ["CPcap"]),
+        .target(name: "Capture", dependencies: ["CPcap", "Sockets"]),
         // The alert records and the UDP frames that carry them (docs/protocol.md).
         .target(name: "AlertProtocol"),
         // The ERIC system-on-chip: devices on the LM32's bus (docs/soc.md).
         .target(name: "EricSoC", dependencies: ["LM32Sim", "MPUISA", "MPUSim", "ELF32"]),
         .target(name: "LM32Asm", dependencies: ["AsmKit", "LM32ISA", "ELF32"]),
         // The GDB remote serial protocol: packets, commands, TCP; and the LM32 as its target.
-        .target(name: "GDBRemote", dependencies: ["LM32Sim"]),
+        .target(name: "GDBRemote", dependencies: ["LM32Sim", "Sockets"]),
+        .target(name: "Sockets"),
         .target(name: "LM32Sim", dependencies: ["LM32ISA", "ELF32"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["MPUSim"]),

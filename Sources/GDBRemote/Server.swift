@@ -1,3 +1,4 @@
+import Sockets
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -140,33 +141,11 @@ public final class TCPListener {
     }
 
     public init(host: String, port: UInt16) throws(SocketError) {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &address.sin_addr) == 1 else {
-            throw SocketError(description: "'\(host)' is not an IPv4 address")
+        do throws(SocketFailure) {
+            (descriptor, self.port) = try IPv4.bound(.stream, host: host, port: port)
+        } catch {
+            throw SocketError(description: error.description)
         }
-        #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw SocketError(description: "socket: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 1) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw SocketError(description: "cannot listen on \(host):\(port): \(reason)")
-        }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        descriptor = fd
-        self.port = UInt16(bigEndian: actual.sin_port)
         self.host = host
     }
 

@@ -1,3 +1,4 @@
+import AlertProtocol
 import ArgumentParser
 import CLISupport
 import Capture
@@ -41,6 +42,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Write the SoC's Ethernet frames (the alerts, docs/protocol.md) to this pcap file, stamped with the simulated clock.", valueName: "file"))
     var pcap: String?
+
+    @Option(help: ArgumentHelp("Send each alert record to a collector as it is made (udp://HOST:PORT; see eric listen).", valueName: "url"))
+    var alerts: String?
 
     @Option(help: ArgumentHelp("Serve the GDB remote protocol (tcp::PORT or tcp:HOST:PORT).", valueName: "address"))
     var gdb: String?
@@ -111,7 +115,14 @@ struct RunCommand: ParsableCommand {
             do { capture = try CaptureWriter(path: pcap) } catch { Console.fail("eric: error: --pcap \(error)", code: 2) }
         }
         // Frames are stamped with the simulated clock (epoch 0), so a capture is reproducible.
-        final class ClockSource { var cpu: LM32CPU? }
+        var collector: UDPSocket?
+        if let alerts {
+            do {
+                let (host, port) = try UDPSocket.parse(alerts)
+                collector = try UDPSocket(sendingTo: host, port: port)
+            } catch { Console.fail("eric: error: --alerts: \(error)", code: 2) }
+        }
+        final class ClockSource { var cpu: LM32CPU?; var unsent = 0 }
         let clock = ClockSource()
         let clockHz: UInt64 = SoC.Configuration().clockHz
         let soc: SoC
@@ -119,6 +130,7 @@ struct RunCommand: ParsableCommand {
             soc = try SoC(firmware: firmwareFile, host: dump, console: { console.bytes.append($0) }, frames: { frame in
                 let cycles = clock.cpu?.cycles ?? 0
                 capture?.write(frame, nanoseconds: UInt64((Double(cycles) * 1e9 / Double(clockHz)).rounded()))
+                if let collector, let udp = try? UDPFrame(frame: frame), !collector.send(udp.payload) { clock.unsent += 1 }
             })
             try soc.installAutomata(shippedAutomata().map(\.image))
         } catch {
@@ -132,7 +144,12 @@ struct RunCommand: ParsableCommand {
             case .cpu(let stop): return stop
             }
         }
-        execute(soc.cpu, run: runMachine, finally: { capture?.close() }, flush: console.flush)
+        execute(soc.cpu, run: runMachine, finally: {
+            capture?.close()
+            let errors = soc.ethernet.transmitErrors
+            if !errors.isEmpty { Console.error("eric: warning: the firmware sent \(errors.count) malformed frame(s): \(errors.joined(separator: "; "))") }
+            if clock.unsent > 0 { Console.error("eric: warning: \(clock.unsent) alert record(s) could not be sent to \(alerts ?? "")") }
+        }, flush: console.flush)
     }
 
     // MARK: A bare LM32 program

@@ -136,3 +136,36 @@ import TestSupport
         #expect(dissected.stdout.split(separator: "\n").map(String.init) == expected, "\(dissected.stderr)")
     }
 }
+
+/// `eric listen`: a live UDP round trip on loopback, and the same records from a capture.
+@Suite struct ListenTests {
+    @Test(.timeLimit(.minutes(1)))
+    func udpRoundTripMatchesTheCaptureAndTheScan() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dump = packageRoot.appendingPathComponent("Fixtures/dumps/example.raw").path
+        let listener = try Server("eric", ["listen", "--json", "udp://127.0.0.1:0"])
+        let port = try #require(listener.port, "\(listener.announcement)")
+        let capture = directory.appendingPathComponent("a.pcap").path
+        let run = try Run("eric", ["run", "--alerts", "udp://127.0.0.1:\(port)", "--pcap", capture, dump])
+        #expect(run.status == 0 && run.stderr.isEmpty, "\(run.stderr)")
+        let received = String(decoding: listener.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        listener.process.waitUntilExit()
+        #expect(listener.process.terminationStatus == 0)                       // it stopped after the summary
+        let fromCapture = try Run("eric", ["listen", "--json", capture]).stdout
+        #expect(received == fromCapture && !received.isEmpty)
+        // The alerts are the direct scan's findings: same automata, names and pages, in order.
+        let scan = try Run("eric", ["scan", "--jobs", "1", "--json", dump]).stdout.split(separator: "\n").filter { $0.contains("\"type\":\"finding\"") }
+        let alerts = received.split(separator: "\n").filter { $0.contains("\"type\":\"alert\"") }
+        #expect(alerts.count == scan.count)
+        func field(_ line: Substring, _ name: String) -> Substring? {
+            guard let range = line.range(of: "\"\(name)\":") else { return nil }
+            return line[range.upperBound...].prefix { $0 != "," && $0 != "}" }
+        }
+        for (alert, finding) in zip(alerts, scan) {
+            for name in ["automaton", "name", "page", "value"] { #expect(field(alert, name) == field(finding, name), "\(name): \(alert) vs \(finding)") }
+            #expect(field(alert, "mpu_cycle") == field(finding, "cycle"))
+        }
+        #expect(received.split(separator: "\n").last?.contains("\"type\":\"summary\"") == true)
+    }
+}

@@ -26,26 +26,13 @@ import TestSupport
         let first = try Self.build(iterations: 1000, in: directory, name: "first")
         let loaded = try Self.build(iterations: 3, in: directory, name: "loaded")
 
-        let eric = Process()
-        eric.executableURL = Run.binaries.appendingPathComponent("eric")
-        eric.arguments = ["run", "-S", "--gdb", "tcp::0", first.path]
-        let errors = Pipe(), output = Pipe()
-        eric.standardError = errors
-        eric.standardOutput = output
-        try eric.run()
-        defer { if eric.isRunning { eric.terminate() } }
-        var announcement = ""
-        while !announcement.contains("\n") {
-            let more = errors.fileHandleForReading.availableData
-            if more.isEmpty { break }
-            announcement += String(decoding: more, as: UTF8.self)
-        }
-        let port = try #require(announcement.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) }, "no port in '\(announcement)'")
+        let eric = try Server("eric", ["run", "-S", "--gdb", "tcp::0", first.path])
+        let port = try #require(eric.port, "no port in '\(eric.announcement)'")
 
         let commands = ["target remote :\(port)", "load", "break f", "continue", "info registers r2 sp ra pc",
                         "stepi", "info registers pc r3", "x/2wx &stack", "delete", "continue"]
         let gdb = try Run(LM32Toolchain.tool("lm32-elf-gdb"), ["-batch", "-nx", loaded.path] + commands.flatMap { ["-ex", $0] })
-        eric.waitUntilExit()
+        eric.process.waitUntilExit()
         let log = gdb.stdout + gdb.stderr
         let rows = log.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
         func register(_ name: String) -> [String] { rows.filter { $0.first.map(String.init) == name }.map { String($0[1]) } }
@@ -59,6 +46,6 @@ import TestSupport
         #expect(register("r3") == ["0x0"])                           // lw r3,(sp+4) read the zero word
         #expect(log.contains("0x\(String(stack, radix: 16)):\t0x00000001\t0x00000000"), "\(log)")
         #expect(log.contains("exited with code 06"), "\(log)")
-        #expect(eric.terminationStatus == 6)
+        #expect(eric.process.terminationStatus == 6)
     }
 }

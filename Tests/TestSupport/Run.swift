@@ -68,3 +68,30 @@ public enum LM32Toolchain {
 
     public static func tool(_ name: String) -> String { (bin?.appendingPathComponent(name).path) ?? name }
 }
+
+/// One of this package's servers started in the background (`eric run --gdb tcp::0`,
+/// `eric listen udp://127.0.0.1:0`): it announces its port on standard error's first line.
+public final class Server {
+    public let process = Process()
+    public let output = Pipe()
+    public let errors = Pipe()
+    /// The port from the announcement, nil if the server said none.
+    public private(set) var port: Int?
+    public private(set) var announcement = ""
+
+    public init(_ tool: String, _ arguments: [String]) throws {
+        process.executableURL = Run.binaries.appendingPathComponent(tool)
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        while !announcement.contains("\n") {
+            let more = errors.fileHandleForReading.availableData
+            if more.isEmpty { break }
+            announcement += String(decoding: more, as: UTF8.self)
+        }
+        port = announcement.split(separator: "\n").first?.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) }
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+}

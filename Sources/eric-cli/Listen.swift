@@ -1,0 +1,85 @@
+import AlertProtocol
+import ArgumentParser
+import CLISupport
+import Capture
+import Foundation
+import MPUSim
+
+struct Listen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Receive ERIC alerts (docs/protocol.md) over UDP, or read them from a pcap capture, and print them.",
+        discussion: """
+            From udp://HOST:PORT it prints each record as it arrives and stops after a scan's
+            summary record (--keep-going: never). From a pcap file it prints every record in it.
+            Automaton and alert names come from the shipped automata, in the order `eric run`
+            loads them.
+              eric listen udp://127.0.0.1:17746 &
+              eric run --alerts udp://127.0.0.1:17746 dump.raw
+              eric listen --json alerts.pcap
+            """)
+
+    @Argument(help: "udp://HOST:PORT to listen on (port 0: any free port, printed on standard error), or a pcap file.")
+    var source: String
+
+    @Flag(help: "Write JSON Lines instead of text.")
+    var json = false
+
+    @Flag(help: "Over UDP, keep listening after a summary record.")
+    var keepGoing = false
+
+    func run() throws {
+        let automata = shippedAutomata()
+        if source.hasPrefix("udp://") {
+            let socket: UDPSocket
+            do {
+                let (host, port) = try UDPSocket.parse(source)
+                socket = try UDPSocket(listeningOn: host, port: port)
+                Console.error("eric: listening on udp://\(host):\(socket.port)")
+            } catch { Console.fail("eric: error: \(error)", code: 2) }
+            while let datagram = socket.receive() {
+                do {
+                    let record = try AlertRecord(payload: datagram)
+                    Console.write(line(record, automata))
+                    if record.kind == .summary && !keepGoing { return }
+                } catch {
+                    Console.error("eric: warning: a datagram of \(datagram.count) bytes is not an ERIC record: \(error)")
+                }
+            }
+        } else {
+            let frames: [(nanoseconds: UInt64, frame: [UInt8])]
+            do { frames = try readCapture(path: source) } catch { Console.fail("eric: error: \(error)", code: 2) }
+            var out = ""
+            for (index, frame) in frames.enumerated() {
+                do {
+                    out += line(try AlertRecord(payload: UDPFrame(frame: frame.frame).payload), automata)
+                } catch {
+                    Console.error("\(source): warning: frame \(index + 1) is not an ERIC record: \(error)")
+                }
+            }
+            Console.write(out)
+        }
+    }
+
+    func line(_ record: AlertRecord, _ automata: [Automaton]) -> String {
+        let automaton = Int(record.automaton) < automata.count ? automata[Int(record.automaton)] : nil
+        let alerts = automaton?.metadata.alerts ?? []
+        let name = Int(record.nameID) < alerts.count ? alerts[Int(record.nameID)].name : nil
+        if json {
+            var fields = ["\"type\":\"\(record.kind == .alert ? "alert" : "summary")\"", "\"sequence\":\(record.sequence)", "\"device\":\(record.deviceID)",
+                          "\"device_cycles\":\(record.time)"]
+            if record.kind == .alert {
+                fields += ["\"automaton\":\"\(automaton?.name ?? String(record.automaton))\"", "\"value\":\(record.value)", "\"page\":\(record.page)",
+                           "\"mpu_cycle\":\(record.mpuCycles)"]
+                if let name { fields.append("\"name\":\"\(name)\"") }
+            } else {
+                fields += ["\"alerts\":\(record.value)", "\"pages\":\(record.page)", "\"runs\":\(record.runs)", "\"faults\":\(record.faults)",
+                           "\"mpu_cycles\":\(record.mpuCycles)"]
+            }
+            return "{" + fields.joined(separator: ",") + "}\n"
+        }
+        if record.kind == .summary {
+            return "summary #\(record.sequence): \(record.value) alerts, \(record.page) pages, \(record.runs) runs, \(record.faults) faults, \(record.mpuCycles) MPU cycles\n"
+        }
+        return "alert #\(record.sequence): page \(hex(record.page)) \(automaton?.name ?? "automaton \(record.automaton)") \(name ?? "unnamed") (\(hex(record.value, 2))) at MPU cycle \(record.mpuCycles)\n"
+    }
+}
