@@ -35,6 +35,8 @@ public final class SoC {
     public let sysctl: SystemController
     public let ethernet: EthernetMAC
     public let checker: Checker
+    /// Cycles the CPU slept (IDLE) instead of running.
+    public private(set) var idleCycles: UInt64 = 0
 
     /// Why `run` returned.
     public enum Stop: Equatable, Sendable {
@@ -44,6 +46,8 @@ public final class SoC {
         case budget
         /// The CPU stopped (an illegal instruction, or `break` under a debugger).
         case cpu(LM32Stop)
+        /// The firmware went idle with nothing left that could wake it.
+        case asleep
     }
 
     /// Builds the SoC with `firmware` in ROM (loaded as an ELF executable) over `host` memory.
@@ -105,9 +109,34 @@ public final class SoC {
         }
         if pulses != 0 { cpu.ip |= pulses }
         if cpu.interruptLines != levels { cpu.interruptLines = levels }
-        // A timer started or a run begun while the CPU runs: end its slice at the event.
-        let next = nextEvent
+        // A timer started or a run begun while the CPU runs: end its slice at the event; an
+        // idle or shutdown request ends it at once.
+        let next = sysctl.idleRequested || sysctl.shutdownRequested ? cpu.cycles : nextEvent
         if next < cpu.stopAtCycle { cpu.stopAtCycle = next }
+    }
+
+    /// Whether an unmasked line is pending, whatever IE says: IDLE wakes on it as ARM's WFI
+    /// does, so firmware can test its flag with interrupts off and sleep without losing a wake-up.
+    var interruptDue: Bool { (cpu.ip | cpu.interruptLines) & cpu.im != 0 }
+
+    /// IDLE: skip the clock from device event to device event until an unmasked line is
+    /// pending. Returns false when nothing can wake the CPU (no event left, or a million events
+    /// in a row that raise only masked lines, such as a masked periodic timer).
+    func sleepIfIdle() -> Bool {
+        guard sysctl.idleRequested else { return true }
+        sysctl.idleRequested = false
+        var events = 0
+        while !interruptDue {
+            let wake = nextEvent
+            guard wake != .max, events < 1_000_000 else { return false }
+            if wake > cpu.cycles {
+                idleCycles += wake - cpu.cycles
+                cpu.cycles = wake
+            }
+            refreshLines()
+            events += 1
+        }
+        return true
     }
 
     /// The earliest cycle at which a device changes on its own.
@@ -121,6 +150,8 @@ public final class SoC {
         while left > 0 {
             refreshLines()
             if sysctl.shutdownRequested { return .shutdown }
+            guard sleepIfIdle() else { return .asleep }
+            refreshLines()
             let before = cpu.instructions
             let stop = cpu.run(budget: min(left, 1 << 20), untilCycle: nextEvent)
             left -= min(left, max(cpu.instructions - before, 1))

@@ -9,6 +9,7 @@ import LM32Sim
 ///   0x14/0x24 TIMERn_COMPARE            0x18/0x28 TIMERn_COUNTER (counts up to COMPARE)
 ///   0x40 ICAP (reads 1, ready)  0x50 DBG_SCRATCHPAD  0x54 DBG_WRITE_LOCK (any write sets 1)
 ///   0x74 CLK_FREQUENCY (RO)     0x78 CAPABILITIES (RO)  0x7c SYSTEM_ID (RO; a write asks for reset)
+///   0x60 IDLE (ERIC's addition): a write sleeps the CPU until an interrupt is due
 public final class SystemController: BusDevice {
     public static let timerLines = [2, 3]
     public var waitStates: Int { 0 }
@@ -32,6 +33,9 @@ public final class SystemController: BusDevice {
     /// Set when the firmware writes SYSTEM_ID or shuts down through ICAP; the SoC acts on it.
     public private(set) var resetRequested = false
     public private(set) var shutdownRequested = false
+    /// ERIC's addition at 0x60 (IDLE): the firmware asks to sleep until an interrupt is due,
+    /// as a clock-gated core would; the SoC then skips to the next device event.
+    public var idleRequested = false
     public static let capabilities: UInt32 = 0x0000_041f
     public static let systemID: UInt32 = 0x1001_4d31
     /// The current CPU cycle.
@@ -98,6 +102,7 @@ public final class SystemController: BusDevice {
         case 0x74: return clockFrequency
         case 0x78: return Self.capabilities
         case 0x7c: return Self.systemID
+        case 0x60: return 0
         default: return nil
         }
     }
@@ -122,6 +127,7 @@ public final class SystemController: BusDevice {
         case 0x50: scratchpad = value
         case 0x54: writeLock = 1
         case 0x7c: resetRequested = true
+        case 0x60: idleRequested = true
         case 0x00, 0x74, 0x78: break                               // read-only: writes ignored
         default: return false
         }

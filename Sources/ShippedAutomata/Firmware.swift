@@ -26,6 +26,7 @@ public enum ShippedFirmware {
     .equ MAX_AUTOMATA, 64
     .equ PAGE_SIZE, 0x1000
     .equ CHECKER_IRQ, 0x1000              # line 12
+    .equ IDLE, 0x60                       # sysctl: sleep until an interrupt is due
 
     # Checker registers (docs/soc.md)
     .equ CONTROL, 0x00
@@ -126,6 +127,8 @@ reset:
     mvhi r23, hi(VARS)                    # r23: the variables
     mvhi r11, hi(CHECKER)
     ori r11, r11, lo(CHECKER)             # r11: the checker
+    mvhi r24, hi(SYSCTL)
+    ori r24, r24, lo(SYSCTL)              # r24: the sysctl
     sw (r23+ALERTS), r0
     sw (r23+MPU_CYCLES_LO), r0
     sw (r23+MPU_CYCLES_HI), r0
@@ -208,9 +211,16 @@ automaton_loop:
     lw r2, (r11+STATUS)
     andi r2, r2, ERROR
     bne r2, r0, start_failed
-wait:
-    lw r2, (r23+RUN_DONE)                 # 5. the interrupt handler does the rest
-    be r2, r0, wait
+wait:                                     # 5. the interrupt handler does the rest
+    wcsr IE, r0                           # test the flag with interrupts off, so that an
+    lw r2, (r23+RUN_DONE)                 # interrupt between the test and the sleep is not lost:
+    bne r2, r0, 1f                        # IDLE wakes on a pending line even with IE off
+    sw (r24+IDLE), r0
+    mvi r2, 1
+    wcsr IE, r2                           # take the interrupt
+    bi wait
+1:  mvi r2, 1
+    wcsr IE, r2
     addi r22, r22, 1
     addi r12, r12, 1
     bi automaton_loop

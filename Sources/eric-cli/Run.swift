@@ -142,6 +142,10 @@ struct RunCommand: ParsableCommand {
             case .shutdown: return .exited(status: 0)
             case .budget: return .budget
             case .cpu(let stop): return stop
+            case .asleep:
+                capture?.close()
+                let cpu = soc.cpu
+                Console.fail("eric: error: the firmware went idle with nothing left to wake it (pc 0x\(String(cpu.pc, radix: 16)), IE \(cpu.ie), IM 0x\(String(cpu.im, radix: 16)), IP 0x\(String(cpu.ip, radix: 16)), lines 0x\(String(cpu.interruptLines, radix: 16)), checker status \(soc.checker.status))", code: 2)
             }
         }
         execute(soc.cpu, run: runMachine, finally: {

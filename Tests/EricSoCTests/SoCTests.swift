@@ -125,4 +125,34 @@ import Testing
         #expect(soc.checker.read(0x30, size: 4) == 1706)               // 1703 page fetch + 3 cycles
         #expect(soc.cpu.cycles > 1706)
     }
+
+    /// IDLE skips the clock to the next event that raises an unmasked line, even with IE off,
+    /// and reports a firmware that sleeps with nothing able to wake it.
+    @Test func idleSleepsUntilTheNextEvent() throws {
+        let program = """
+            _start:
+                mvhi r4, hi(0xe0001000)
+                ori r4, r4, lo(0xe0001000)
+                mvhi r2, 1                      # COMPARE = 0x10000 cycles
+                sw (r4+0x14), r2
+                sw (r4+0x18), r0
+                mvi r2, MASK
+                wcsr IM, r2
+                mvi r2, 1
+                sw (r4+0x10), r2                # ENABLE timer 0
+                rcsr r6, CC
+                sw (r4+0x60), r0                # IDLE (IE is 0)
+                rcsr r5, CC
+                mvi r2, 0x0e
+                sw (r4+0x40), r2
+            1:  bi 1b
+            """
+        let (soc, _) = try Self.boot(".equ MASK, 4\n" + program)
+        #expect(soc.run(budget: 10_000) == .shutdown)
+        let slept = soc.cpu.registers[5] - soc.cpu.registers[6]
+        #expect(slept >= 0x10000 && slept < 0x10000 + 20, "\(slept)")
+        #expect(soc.idleCycles > 0xff00 && soc.cpu.instructions < 30)
+        let (masked, _) = try Self.boot(".equ MASK, 0\n" + program)     // the timer's line is masked
+        #expect(masked.run(budget: 10_000) == .asleep)
+    }
 }
