@@ -64,6 +64,14 @@ import TestSupport
 
 /// `eric run DUMP`: the SoC boots the built-in firmware over the dump.
 @Suite struct RunSoCTests {
+    /// The whole console on the bundled example, byte for byte (Fixtures/soc/example.console;
+    /// its alert lines and totals are the ones the tests below check against `eric scan`).
+    @Test func consoleMatchesTheGoldenFile() throws {
+        let run = try Run("eric", ["run", packageRoot.appendingPathComponent("Fixtures/dumps/example.raw").path])
+        let golden = try Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/soc/example.console"))
+        #expect(run.stdoutBytes == golden, "\(run.stdout)")
+    }
+
     @Test func firmwareConsoleAgreesWithTheDirectScan() throws {
         let dump = packageRoot.appendingPathComponent("Fixtures/dumps/example.raw").path
         let run = try Run("eric", ["run", dump])
