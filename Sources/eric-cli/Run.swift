@@ -43,6 +43,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the SoC's Ethernet frames (the alerts, docs/protocol.md) to this pcap file, stamped with the simulated clock.", valueName: "file"))
     var pcap: String?
 
+    @Option(help: ArgumentHelp("Where the SoC's console (UART) goes: stdio, file:PATH, or tcp::PORT / tcp:HOST:PORT (waits for a terminal client, whose keys reach the UART).", valueName: "target"))
+    var serial: String = "stdio"
+
     @Option(help: ArgumentHelp("Send each alert record to a collector as it is made (udp://HOST:PORT; see eric listen).", valueName: "url"))
     var alerts: String?
 
@@ -110,6 +113,7 @@ struct RunCommand: ParsableCommand {
             firmwareFile = file
         }
         let console = MachineOutput()
+        let terminal = openSerial(console)
         var capture: CaptureWriter?
         if let pcap {
             do { capture = try CaptureWriter(path: pcap) } catch { Console.fail("eric: error: --pcap \(error)", code: 2) }
@@ -148,7 +152,19 @@ struct RunCommand: ParsableCommand {
                 Console.fail("eric: error: the firmware went idle with nothing left to wake it (pc 0x\(String(cpu.pc, radix: 16)), IE \(cpu.ie), IM 0x\(String(cpu.im, radix: 16)), IP 0x\(String(cpu.ip, radix: 16)), lines 0x\(String(cpu.interruptLines, radix: 16)), checker status \(soc.checker.status))", code: 2)
             }
         }
-        execute(soc.cpu, run: runMachine, finally: {
+        var machine = runMachine
+        if let terminal {
+            // Keys from the terminal client reach the UART between slices, one at a time (the
+            // UART holds one byte until the firmware reads it).
+            final class Keys { var pending: [UInt8] = [] }
+            let keys = Keys()
+            machine = { budget in
+                keys.pending += terminal.readIfReady()
+                while let byte = keys.pending.first, soc.uart.receive(byte) { keys.pending.removeFirst() }
+                return runMachine(budget)
+            }
+        }
+        execute(soc.cpu, run: machine, finally: {
             capture?.close()
             let errors = soc.ethernet.transmitErrors
             if !errors.isEmpty { Console.error("eric: warning: the firmware sent \(errors.count) malformed frame(s): \(errors.joined(separator: "; "))") }
@@ -234,12 +250,38 @@ struct RunCommand: ParsableCommand {
     }
 }
 
+extension RunCommand {
+    /// Sets where the console goes; returns the terminal connection for tcp targets.
+    func openSerial(_ console: MachineOutput) -> FileDescriptorTransport? {
+        if serial == "stdio" { return nil }
+        if serial.hasPrefix("file:") {
+            let path = String(serial.dropFirst(5))
+            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+                Console.fail("eric: error: --serial: cannot write \(path)", code: 2)
+            }
+            console.sink = { handle.write(Data($0)) }
+            return nil
+        }
+        guard serial.hasPrefix("tcp:") else { Console.fail("eric: error: --serial: expected stdio, file:PATH or tcp::PORT, found '\(serial)'", code: 2) }
+        do {
+            let listener = try TCPListener(specification: serial)
+            Console.error("eric: waiting for a serial client on \(listener.host):\(listener.port)")
+            let terminal = try listener.accept()
+            console.sink = { terminal.write($0) }
+            return terminal
+        } catch {
+            Console.fail("eric: error: --serial: \(error)", code: 2)
+        }
+    }
+}
+
 /// Output the machine produced (host calls, the UART), passed on between slices.
 final class MachineOutput {
     var bytes: [UInt8] = []
+    var sink: ([UInt8]) -> Void = { FileHandle.standardOutput.write(Data($0)) }
     func flush() {
         guard !bytes.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(bytes))
+        sink(bytes)
         bytes.removeAll(keepingCapacity: true)
     }
 }

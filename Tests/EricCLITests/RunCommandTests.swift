@@ -72,6 +72,32 @@ import TestSupport
         #expect(run.stdoutBytes == golden, "\(run.stdout)")
     }
 
+    /// --serial file:PATH and tcp::PORT carry the same console as standard output does.
+    @Test(.timeLimit(.minutes(1)))
+    func serialGoesToAFileOrATerminalClient() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dump = packageRoot.appendingPathComponent("Fixtures/dumps/example.raw").path
+        let golden = try Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/soc/example.console"))
+        let file = directory.appendingPathComponent("console.txt").path
+        let toFile = try Run("eric", ["run", "--serial", "file:" + file, dump])
+        #expect(toFile.status == 0 && toFile.stdout.isEmpty)
+        #expect(FileManager.default.contents(atPath: file) == golden)
+
+        let server = try Server("eric", ["run", "--serial", "tcp::0", dump])
+        let port = try #require(server.port, "\(server.announcement)")
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(connected == 0)
+        let received = FileHandle(fileDescriptor: fd, closeOnDealloc: true).readDataToEndOfFile()
+        server.process.waitUntilExit()
+        #expect(received == golden && server.process.terminationStatus == 0)
+    }
+
     @Test func firmwareConsoleAgreesWithTheDirectScan() throws {
         let dump = packageRoot.appendingPathComponent("Fixtures/dumps/example.raw").path
         let run = try Run("eric", ["run", dump])
