@@ -49,6 +49,9 @@ struct Scan: ParsableCommand {
     @Option(help: ArgumentHelp("auto (compiled code when a C compiler is available), interpreter, or compiled. Results are identical; only the speed differs.", valueName: "engine"))
     var engine: String = Engine.automatic.rawValue
 
+    @Flag(help: "Scan through the full SoC: the firmware on the LM32 drives the checker and reports over Ethernet (docs/soc.md). Slower; adds LM32 cycles and device time.")
+    var soc = false
+
     @OptionGroup var timing: TimingOptions
 
     @Argument(help: "Memory dump: raw (file offset = physical address), LiME, or an ELF core file (QEMU dump-guest-memory, /proc/vmcore); recognised from its content.")
@@ -65,6 +68,7 @@ struct Scan: ParsableCommand {
         if jobs < 0 { throw ValidationError("--jobs must be 0 (one per core) or more") }
         if Engine(rawValue: engine) == nil { throw ValidationError("--engine must be auto, interpreter or compiled, not '\(engine)'") }
         if let range { _ = try Scan.parseRange(range) }
+        if soc && range != nil { throw ValidationError("--range does not apply with --soc: the firmware checks every range of the dump") }
     }
 
     /// The shipped automata asked for, then the files (a file replaces the shipped automaton
@@ -98,6 +102,7 @@ struct Scan: ParsableCommand {
         let loaded = selectedAutomata()
         let memory = openDump(dump)
         let model = timing.model
+        if soc { return try runSoC(loaded, memory: memory, model: model) }
         let options = ScanOptions(timing: model, window: try range.map(Scan.parseRange), jobs: jobs, engine: Engine(rawValue: engine)!)
         let scanner = Scanner(automata: loaded, options: options)
         let engines: PreparedEngines
@@ -227,7 +232,8 @@ enum JSONLine {
         let automaton: String
         let value: UInt64
         let name: String?
-        let pc: Int
+        /// Unknown (absent) when the finding comes from the SoC's alert records.
+        let pc: Int?
         let cycle: UInt64
         let device_cycle: UInt64
         let device_seconds: Double

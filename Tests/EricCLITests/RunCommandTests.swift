@@ -203,3 +203,43 @@ import TestSupport
         #expect(received.split(separator: "\n").last?.contains("\"type\":\"summary\"") == true)
     }
 }
+
+/// `eric scan --soc`: the firmware-driven scan finds exactly what the direct scan finds.
+@Suite struct ScanSoCTests {
+    /// The fields both scans report for a finding.
+    static func findings(_ jsonLines: String) -> [String] {
+        jsonLines.split(separator: "\n").filter { $0.contains("\"type\":\"finding\"") }.map { line in
+            ["automaton", "name", "page", "value", "cycle"].map { key -> String in
+                guard let range = line.range(of: "\"\(key)\":") else { return "-" }
+                return String(line[range.upperBound...].prefix { $0 != "," && $0 != "}" })
+            }.joined(separator: " ")
+        }
+    }
+
+    @Test func findingsAreIdenticalOnEveryFixtureFormat() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var dumps = [packageRoot.appendingPathComponent("Fixtures/dumps/example.raw").path]
+        for format in ["lime", "elf"] {
+            let path = directory.appendingPathComponent("guest.\(format)").path
+            #expect(try Run("eric", ["synth", "--seed", "31", "--size", "3M", "--format", format, "-o", path]).status == 0)
+            dumps.append(path)
+        }
+        for dump in dumps {
+            let direct = try Run("eric", ["scan", "--jobs", "1", "--json", dump])
+            let soc = try Run("eric", ["scan", "--soc", "--json", dump])
+            #expect(soc.status == direct.status && soc.status == 1, "\(soc.stderr)")
+            let expected = Self.findings(direct.stdout)
+            #expect(!expected.isEmpty && Self.findings(soc.stdout) == expected, "\(dump)")
+            // The summary: the same MPU work, and the LM32's own cycles on top.
+            let directSummary = try #require(direct.stdout.split(separator: "\n").last)
+            let socSummary = try #require(soc.stdout.split(separator: "\n").last)
+            func number(_ line: Substring, _ key: String) -> UInt64? {
+                line.range(of: "\"\(key)\":").flatMap { UInt64(line[$0.upperBound...].prefix { $0.isNumber }) }
+            }
+            let directCycles = try #require(number(directSummary, "device_cycles"))
+            #expect(number(socSummary, "mpu_cycles") == directCycles)
+            #expect(try #require(number(socSummary, "lm32_cycles")) > directCycles)
+        }
+    }
+}

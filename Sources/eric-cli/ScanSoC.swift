@@ -1,0 +1,101 @@
+import AlertProtocol
+import ArgumentParser
+import CLISupport
+import Dumps
+import ELF32
+import EricSoC
+import Foundation
+import LM32Asm
+import MPUSim
+import ShippedAutomata
+
+/// `eric scan --soc`: the scan as the board runs it: the firmware on the LM32 drives the
+/// checker, and the findings are the alert records it sends.
+extension Scan {
+    /// The built-in firmware, assembled by lm32as's library.
+    static func builtInFirmware() -> ELF32File {
+        let built = LM32Assembler.assemble(source: ShippedFirmware.source, name: "<built-in>/firmware/eric.S")
+        for diagnostic in built.diagnostics { Console.error(diagnostic.rendered()) }
+        guard let program = built.program, let file = try? ELF32File(parsing: program.elf()) else {
+            Console.fail("eric: error: the built-in firmware does not assemble", code: 2)
+        }
+        return file
+    }
+
+    struct SoCSummaryRecord: Encodable {
+        let type = "summary"
+        let soc = true
+        let pages: UInt64
+        let runs: UInt32
+        let alerts: UInt64
+        let faults: UInt32
+        let mpu_cycles: UInt64
+        let lm32_cycles: UInt64
+        let lm32_instructions: UInt64
+        let lm32_idle_cycles: UInt64
+        let device_seconds: Double
+        let host_seconds: Double
+    }
+
+    func runSoC(_ loaded: [Automaton], memory: MappedDump, model: TimingModel) throws {
+        final class Frames { var records: [AlertRecord] = []; var bad: [String] = [] }
+        let frames = Frames()
+        var configuration = SoC.Configuration()
+        configuration.timing = model
+        let started = Date()
+        let soc: SoC
+        do {
+            soc = try SoC(firmware: Scan.builtInFirmware(), host: memory, configuration: configuration, frames: { frame in
+                do { frames.records.append(try AlertRecord(payload: UDPFrame(frame: frame).payload)) } catch { frames.bad.append("\(error)") }
+            })
+            try soc.installAutomata(loaded.map(\.image))
+        } catch {
+            Console.fail("eric: error: \(error)", code: 2)
+        }
+        let stop = soc.run()
+        guard stop == .shutdown else { Console.fail("eric: error: the firmware stopped without finishing: \(stop)", code: 2) }
+        let hostSeconds = Date().timeIntervalSince(started)
+        for problem in frames.bad + soc.ethernet.transmitErrors { Console.error("eric: warning: a frame from the device was unusable: \(problem)") }
+        let clockHz = Double(configuration.clockHz)
+
+        var output = OutputBuffer()
+        if !json { output.append("physical address    automaton     alert               structure\n") }
+        let alerts = frames.records.filter { $0.kind == .alert }
+        var perAutomaton = [Int](repeating: 0, count: loaded.count)
+        for record in alerts {
+            let index = Int(record.automaton)
+            guard index < loaded.count else { Console.error("eric: warning: a record names automaton \(index), which was not loaded"); continue }
+            perAutomaton[index] += 1
+            let metadata = loaded[index].metadata
+            let name = metadata.alertName(for: record.value)
+            if json {
+                output.append(JSONLine.encode(JSONLine.FindingRecord(page: record.page, automaton: loaded[index].name, value: record.value, name: name, pc: nil,
+                                                                     cycle: record.mpuCycles, device_cycle: record.time, device_seconds: Double(record.time) / clockHz)))
+            } else {
+                let structure = metadata.alerts.first { $0.value == record.value }?.description ?? "alert value \(hex(record.value))"
+                output.append("\(hex(record.page, 16))  \(pad(loaded[index].name, 12))  \(pad(name ?? hex(record.value), 18))  \(structure)\n")
+            }
+        }
+        guard let summary = frames.records.last, summary.kind == .summary else {
+            Console.fail("eric: error: the firmware sent no summary record", code: 2)
+        }
+        let deviceSeconds = Double(soc.cpu.cycles) / clockHz
+        if json {
+            output.append(JSONLine.encode(SoCSummaryRecord(pages: summary.page, runs: summary.runs, alerts: summary.value, faults: summary.faults,
+                                                           mpu_cycles: summary.mpuCycles, lm32_cycles: soc.cpu.cycles, lm32_instructions: soc.cpu.instructions,
+                                                           lm32_idle_cycles: soc.idleCycles, device_seconds: deviceSeconds, host_seconds: hostSeconds)))
+        } else {
+            var lines = ["", "dump            \(dump) (\(describe(memory)))", "pages scanned   \(summary.page) through the SoC (firmware/eric.S)"]
+            for (index, automaton) in loaded.enumerated() {
+                lines.append("  \(pad(automaton.name, 20)) \(perAutomaton[index]) alert\(perAutomaton[index] == 1 ? "" : "s")")
+            }
+            lines.append("MPU             \(summary.runs) runs, \(summary.faults) faulted, \(summary.mpuCycles) cycles (page fetches included, timing \(model.name))")
+            lines.append("LM32            \(soc.cpu.instructions) instructions, \(soc.cpu.cycles) cycles, \(soc.idleCycles) of them idle")
+            lines.append("device time     \(formatSeconds(deviceSeconds)) at \(clockHz / 1e6) MHz (the LM32 clock, from reset to the summary)")
+            lines.append("host time       \(formatSeconds(hostSeconds))")
+            output.append(lines.joined(separator: "\n") + "\n")
+        }
+        output.flush()
+        if !alerts.isEmpty { throw ExitCode(1) }
+    }
+}
