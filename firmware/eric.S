@@ -75,6 +75,7 @@
     .equ FAULTS, 28
     .equ SEQUENCE, 32                     # of the next record sent
     .equ RUNS, 36
+    .equ TX_WAITS, 40                     # times a record waited for the previous frame to leave
     # The record being sent (filled by the caller of send_record).
     .equ REC_AUTOMATON, 0x40
     .equ REC_NAME, 0x44
@@ -129,6 +130,7 @@ reset:
     sw (r23+MPU_CYCLES_HI), r0
     sw (r23+FAULTS), r0
     sw (r23+SEQUENCE), r0
+    sw (r23+TX_WAITS), r0
     mvhi r1, hi(banner)
     ori r1, r1, lo(banner)
     calli puts
@@ -277,6 +279,10 @@ finished:
     calli field
     lw r1, (r23+MPU_CYCLES_LO)
     calli puthex
+    mvhi r1, hi(summary_waits)
+    ori r1, r1, lo(summary_waits)
+    lw r6, (r23+TX_WAITS)
+    calli field
     calli newline
 shutdown:
     mvhi r2, hi(SYSCTL)
@@ -457,7 +463,17 @@ send_record:
     addi sp, sp, -8
     sw (sp+4), ra
     sw (sp+8), r1
-    mvhi r6, hi(TX_BUFFER)
+    mvhi r2, hi(ETHERNET)                 # the TX buffer is free once the last frame has left
+    ori r2, r2, lo(ETHERNET)
+    lw r3, (r2+TXCOUNT)
+    be r3, r0, 2f
+    mvhi r4, hi(VARS)
+    lw r5, (r4+TX_WAITS)                  # counted, for the summary: nothing is dropped
+    addi r5, r5, 1
+    sw (r4+TX_WAITS), r5
+1:  lw r3, (r2+TXCOUNT)
+    bne r3, r0, 1b
+2:  mvhi r6, hi(TX_BUFFER)
     ori r6, r6, lo(TX_BUFFER)             # r6: the TX buffer
     mvhi r7, hi(frame_template)
     ori r7, r7, lo(frame_template)
@@ -683,4 +699,5 @@ summary_runs:    .asciz " runs 0x"
 summary_alerts:  .asciz " alerts 0x"
 summary_faults:  .asciz " faults 0x"
 summary_cycles:  .asciz " mpu-cycles 0x"
+summary_waits:   .asciz " tx-waits 0x"
 fatal_message:   .asciz "fatal exception at 0x"

@@ -6,7 +6,8 @@ import MPUISA
 /// firmware fills directly, shared with this device.
 ///   0x00 SETUP (bit 0 PHY_RST)   0x04 MDIO (bit-banged; the PHY is not modelled: DI reads 0)
 ///   0x08 STATE0  0x0c COUNT0  0x10 STATE1  0x14 COUNT1   slot states: 0 EMPTY, 1 LOADED, 2 PENDING
-///   0x18 TXCOUNT  writing n sends the n bytes of the TX buffer (preamble + SFD + frame + FCS)
+///   0x18 TXCOUNT  writing n sends the n bytes of the TX buffer (preamble + SFD + frame + FCS);
+///                 it reads n until they have left at the wire's rate (100 Mbit/s), then 0
 /// Lines: 10 RX (a level while a slot is PENDING), 11 TX (a pulse after each transmission).
 public final class EthernetMAC: BusDevice {
     public static let receiveLine = 10
@@ -31,11 +32,23 @@ public final class EthernetMAC: BusDevice {
     public var transmitPulse = false
     /// Receives every frame sent (destination MAC to the end of the payload, without FCS).
     public var transmit: ([UInt8]) -> Void
+    /// The current CPU cycle, and CPU cycles per byte on the wire (100 Mbit/s at 80 MHz: 6.4).
+    public var clock: () -> UInt64
+    public let cyclesPerByte: Double
+    /// When the frame being sent has left (TXCOUNT reads its count until then).
+    public private(set) var busyUntil: UInt64 = 0
+    var sendingCount: UInt32 = 0
 
-    public init(transmit: @escaping ([UInt8]) -> Void = { _ in }) {
+    public init(clockHz: UInt64 = 80_000_000, bitsPerSecond: Double = 100e6, clock: @escaping () -> UInt64 = { 0 },
+                transmit: @escaping ([UInt8]) -> Void = { _ in }) {
         buffers = Memory(size: 3 * Self.bufferSize)
         self.transmit = transmit
+        self.clock = clock
+        cyclesPerByte = Double(clockHz) * 8 / bitsPerSecond
     }
+
+    /// Whether a frame is still on the wire.
+    public var busy: Bool { clock() < busyUntil }
 
     public var receiveLevel: Bool { slotStates.contains(2) }
 
@@ -64,7 +77,7 @@ public final class EthernetMAC: BusDevice {
         case 0x04: return mdio & ~2                             // DI: no PHY answers
         case 0x08, 0x10: return slotStates[Int(offset - 0x08) / 8]
         case 0x0c, 0x14: return slotCounts[Int(offset - 0x0c) / 8]
-        case 0x18: return 0                                    // sending is immediate
+        case 0x18: return busy ? sendingCount : 0             // n while the frame is on the wire
         default: return nil
         }
     }
@@ -83,8 +96,12 @@ public final class EthernetMAC: BusDevice {
     }
 
     func send(_ count: Int) {
-        transmitPulse = true
         guard count > 0 else { return }
+        guard !busy else {
+            transmitErrors.append("TXCOUNT written while the previous frame was still on the wire (that frame was not sent again)")
+            return
+        }
+        transmitPulse = true
         guard (64...1530).contains(count) else {
             transmitErrors.append("TXCOUNT \(count) outside 64...1530")
             return
@@ -100,6 +117,9 @@ public final class EthernetMAC: BusDevice {
             transmitErrors.append("frame of \(count) bytes with a wrong FCS")
             return
         }
+        // On the wire: the bytes plus the 12-byte inter-frame gap.
+        sendingCount = UInt32(count)
+        busyUntil = clock() + UInt64((Double(count + 12) * cyclesPerByte).rounded(.up))
         transmit(frame)
     }
 }

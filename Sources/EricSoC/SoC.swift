@@ -59,7 +59,7 @@ public final class SoC {
         self.cpu = cpu
         uart = UART(transmit: console)
         sysctl = SystemController(clockFrequency: UInt32(configuration.clockHz), clock: { cpu.cycles })
-        ethernet = EthernetMAC(transmit: frames)
+        ethernet = EthernetMAC(clockHz: configuration.clockHz, clock: { cpu.cycles }, transmit: frames)
         checker = Checker(host: host, timing: configuration.timing, lm32ClockHz: configuration.clockHz, clock: { cpu.cycles })
         try bus.attach(rom, at: Address.rom, size: configuration.romSize, name: "rom")
         try bus.attach(ram, at: Address.ram, size: configuration.ramSize, name: "ram")

@@ -9,17 +9,17 @@ import Testing
 
     @Test func transmitsAWellFormedFrameAndPulses() {
         var sent: [[UInt8]] = []
-        let mac = EthernetMAC { sent.append($0) }
+        let mac = EthernetMAC(transmit: { sent.append($0) })
         mac.buffers.load(EthernetMAC.preamble + Self.frame + Self.fcs, at: EthernetMAC.transmitOffset)
         #expect(mac.write(0x18, size: 4, value: 72))
         #expect(sent == [Self.frame])
         #expect(mac.transmitPulse && mac.transmitErrors.isEmpty)
-        #expect(mac.read(0x18, size: 4) == 0)
+        #expect(mac.read(0x18, size: 4) == 72)                 // still on the wire: this clock stands still
     }
 
     @Test func malformedFramesAreCountedNotSent() {
         var sent: [[UInt8]] = []
-        let mac = EthernetMAC { sent.append($0) }
+        let mac = EthernetMAC(transmit: { sent.append($0) })
         mac.buffers.load(EthernetMAC.preamble + Self.frame + [0, 0, 0, 0], at: EthernetMAC.transmitOffset)
         #expect(mac.write(0x18, size: 4, value: 72))
         #expect(mac.write(0x18, size: 4, value: 40))
@@ -49,5 +49,23 @@ import Testing
         #expect(mac.write(0x00, size: 4, value: 3) && mac.read(0x00, size: 4) == 1)
         #expect(mac.write(0x04, size: 4, value: 0xf) && mac.read(0x04, size: 4) == 0xd)   // DI reads 0
         #expect(mac.read(0x1c, size: 4) == nil && mac.read(0x08, size: 1) == nil)
+    }
+
+    /// A frame stays on the wire (count + 12-byte gap) x 8 bits at 100 Mbit/s: 6.4 cycles a
+    /// byte at 80 MHz, so 72 bytes take ceil(84 x 6.4) = 538 cycles; TXCOUNT reads 72 until then.
+    @Test func txcountReadsBusyWhileTheFrameIsOnTheWire() {
+        final class Clock: @unchecked Sendable { var now: UInt64 = 1000 }
+        let clock = Clock()
+        var sent = 0
+        let mac = EthernetMAC(clock: { clock.now }, transmit: { _ in sent += 1 })
+        mac.buffers.load(EthernetMAC.preamble + Self.frame + Self.fcs, at: EthernetMAC.transmitOffset)
+        #expect(mac.write(0x18, size: 4, value: 72) && sent == 1)
+        clock.now = 1000 + 537
+        #expect(mac.read(0x18, size: 4) == 72)
+        #expect(mac.write(0x18, size: 4, value: 72) && sent == 1)          // refused while busy, and recorded
+        #expect(mac.transmitErrors.count == 1)
+        clock.now = 1000 + 538
+        #expect(mac.read(0x18, size: 4) == 0)
+        #expect(mac.write(0x18, size: 4, value: 72) && sent == 2)
     }
 }

@@ -88,4 +88,23 @@ import TestSupport
         #expect(summary.hasPrefix("done: pages 0x\(String(format: "%08x", pages)) runs 0x\(String(format: "%08x", pages * UInt64(automata.count)))"), "\(summary)")
         #expect(summary.contains("alerts 0x\(String(format: "%08x", fromFirmware.count))"))
     }
+
+    /// Alerts in a burst: the firmware waits for each frame to leave before the next one, counts
+    /// the waits in its summary, and every alert still reaches the wire.
+    @Test func burstsOfAlertsWaitForTheWireAndAreAllSent() throws {
+        let firmware = LM32Assembler.assemble(path: packageRoot.appendingPathComponent("firmware/eric.S").path)
+        let burst = try #require(MPUAssembler.assemble(source: (1...8).map { "    intb $\($0)" }.joined(separator: "\n") + "\n    intq r0\n").image)
+        let host = BufferMemory([(physicalStart: 0, bytes: [UInt8](repeating: 0, count: 3 * 4096))])
+        final class Sink: @unchecked Sendable { var console: [UInt8] = []; var frames: [[UInt8]] = [] }
+        let sink = Sink()
+        let soc = try SoC(firmware: try ELF32File(parsing: try #require(firmware.program).elf()), host: host,
+                          console: { sink.console.append($0) }, frames: { sink.frames.append($0) })
+        try soc.installAutomata([burst])
+        #expect(soc.run(budget: 10_000_000) == .shutdown)
+        #expect(sink.frames.count == 3 * 8 + 1 && soc.ethernet.transmitErrors.isEmpty)
+        let values = try sink.frames.dropLast().map { try AlertRecord(payload: UDPFrame(frame: $0).payload).value }
+        #expect(values == (0..<3).flatMap { _ in (1...8).map(UInt64.init) })
+        let summary = String(decoding: sink.console, as: UTF8.self).split(separator: "\r\n").last ?? ""
+        #expect(summary.contains("alerts 0x00000018") && !summary.hasSuffix("tx-waits 0x00000000"), "\(summary)")
+    }
 }
