@@ -141,7 +141,7 @@ public final class SoC {
 
     /// The earliest cycle at which a device changes on its own.
     var nextEvent: UInt64 {
-        [sysctl.nextEvent, checker.nextEvent].compactMap { $0 }.min() ?? .max
+        earliest(sysctl.nextEvent, checker.nextEvent) ?? .max
     }
 
     /// Runs up to `budget` instructions, or until the firmware shuts down or the CPU stops.

@@ -65,11 +65,12 @@ public final class SystemController: BusDevice {
     }
 
     /// The earliest cycle at which `poll` will have something to report.
-    public var nextEvent: UInt64? { [nextHit(0), nextHit(1)].compactMap { $0 }.min() }
+    public var nextEvent: UInt64? { earliest(nextHit(0), nextHit(1)) }
 
     /// Timers that reached COMPARE by cycle `now`: each stops, or restarts from 0 with
     /// AUTORESTART (as many hits as fit). Returns the lines to pulse.
     public func poll(at now: UInt64) -> [Int] {
+        guard let next = nextEvent, next <= now else { return [] }    // the common case: nothing due
         var lines: [Int] = []
         for index in 0..<2 {
             while let hit = nextHit(index), hit <= now {
@@ -133,4 +134,12 @@ public final class SystemController: BusDevice {
         }
         return true
     }
+}
+
+/// The earlier of two optional cycles (no array: this runs on every device access).
+@inline(__always)
+func earliest(_ a: UInt64?, _ b: UInt64?) -> UInt64? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return min(a, b)
 }
