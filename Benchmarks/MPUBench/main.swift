@@ -27,17 +27,6 @@ func seconds(_ body: () -> Void) -> Double {
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }
 
-/// SplitMix64: a fast deterministic generator.
-struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func loop() {
     // 4 instructions an iteration, the last a taken jump: 5 cycles.
@@ -73,7 +62,7 @@ func loop() {
 func generate(path: String, size: Int, mix: String) {
     guard size % 4096 == 0, size > 0 else { fail("size must be a positive multiple of 4096") }
     guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else { fail("cannot write \(path)") }
-    var generator = Generator(state: 0x5eed)
+    var generator = SplitMix64(seed: 0x5eed)
     var buffer = [UInt64](repeating: 0, count: 512 * 256)
     let text = Array("the quick brown fox jumps over the lazy dog; GET /index.html HTTP/1.1\r\nHost: example\r\n".utf8)
     for chunk in 0..<(size / (4096 * 256)) + (size % (4096 * 256) == 0 ? 0 : 1) {

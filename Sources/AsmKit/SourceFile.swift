@@ -106,6 +106,16 @@ public struct SourceProvider: Sendable {
             exists: { files[$0] != nil })
     }
 
+    /// This provider with one more file, `name`, holding `source` (the text an assembler was
+    /// handed directly); every other path still goes to this provider.
+    public func adding(_ name: String, source: String) -> SourceProvider {
+        let fallback = self
+        return SourceProvider(
+            read: { $0 == name ? .success(Array(source.utf8)) : fallback.read($0) },
+            identity: { $0 == name ? name : fallback.identity($0) },
+            exists: { $0 == name || fallback.exists($0) })
+    }
+
     /// Resolves an `.include` path: absolute as is; otherwise next to the including file,
     /// then in each search directory in order.
     public func resolve(include path: String, from includer: String, searchPaths: [String]) -> String? {

@@ -91,11 +91,7 @@ public enum LM32Assembler {
     public static func assemble(source: String, name: String = "<input>", options: AssemblerOptions = AssemblerOptions(),
                                 layout: LM32Layout = LM32Layout()) -> LM32AssemblyResult {
         var options = options
-        let fallback = options.provider
-        options.provider = SourceProvider(
-            read: { $0 == name ? .success(Array(source.utf8)) : fallback.read($0) },
-            identity: { $0 == name ? name : fallback.identity($0) },
-            exists: { $0 == name || fallback.exists($0) })
+        options.provider = options.provider.adding(name, source: source)
         return assemble(path: name, options: options, layout: layout)
     }
 

@@ -36,14 +36,8 @@ public enum MPUAssembler {
 
     /// Assembles source text; `.include` paths resolve through `options.provider`.
     public static func assemble(source: String, name: String = "<input>", options: AssemblerOptions = AssemblerOptions()) -> AssemblyResult {
-        var files = [String: String]()
-        files[name] = source
         var options = options
-        let fallback = options.provider
-        options.provider = SourceProvider(
-            read: { $0 == name ? .success(Array(source.utf8)) : fallback.read($0) },
-            identity: { $0 == name ? name : fallback.identity($0) },
-            exists: { $0 == name || fallback.exists($0) })
+        options.provider = options.provider.adding(name, source: source)
         return assemble(path: name, options: options)
     }
 }

@@ -1,6 +1,7 @@
 import ELF32
 import Foundation
 import LM32Sim
+import Synth
 import Testing
 import TestSupport
 
@@ -10,19 +11,6 @@ import TestSupport
 /// what both are specified to agree on: no shifts by more than 31 (C's undefined behaviour in
 /// gdb's simulator), no division by zero, no CSRs, no eret/bret, aligned accesses only.
 @Suite struct DifferentialTests {
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
-
     static let registerOps = ["add", "sub", "and", "or", "xor", "nor", "xnor", "mul",
                               "cmpe", "cmpne", "cmpg", "cmpge", "cmpgu", "cmpgeu"]
     static let signedImmediateOps = ["addi", "muli", "cmpei", "cmpnei", "cmpgi", "cmpgei"]
@@ -31,7 +19,7 @@ import TestSupport
 
     /// A program of `length` random instructions, in GNU as syntax for lm32-elf.
     static func program(seed: UInt64, length: Int) -> String {
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         func reg() -> String { "r\(1 + random.below(25))" }              // r1..r25 (r26, r27 scratch)
         func any() -> String { "r\(random.below(28))" }
         var lines = ["\t.global _start", "\t.global _fstack", "\t.set _fstack, 0xffff0", "\t.text", "_start:",
@@ -128,4 +116,9 @@ import TestSupport
             #expect(ours.status.map { Int32($0 & 0xff) } == theirs.status, "seed \(seed): exit status differs")
         }
     }
+}
+
+extension SplitMix64 {
+    mutating func below(_ n: Int) -> Int { Int(below(UInt64(n))) }
+    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
 }

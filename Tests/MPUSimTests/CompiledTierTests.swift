@@ -2,6 +2,7 @@ import Foundation
 import MPUAsm
 import MPUISA
 @testable import MPUSim
+import Synth
 import Testing
 
 /// The compiled tier must give exactly what the interpreter gives: events, device time

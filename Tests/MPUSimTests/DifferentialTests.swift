@@ -1,6 +1,7 @@
 import MPUAsm
 import MPUISA
 import MPUSim
+import Synth
 import Testing
 
 /// A reference model written from docs/isa.md, over decoded instructions: slow and plain,

@@ -2,6 +2,7 @@ import MPUAsm
 import MPUISA
 import MPUSim
 import Foundation
+import Synth
 import Testing
 
 /// Assembles `source` and runs it over `page` (4096 bytes, zero-filled by default).
@@ -325,18 +326,6 @@ struct Harness {
     }
 }
 
-/// A small deterministic generator (Steele, Lea and Flood's SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 let packageRoot: String = {
     var path = #filePath

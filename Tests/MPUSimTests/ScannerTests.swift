@@ -2,6 +2,7 @@ import Foundation
 import MPUAsm
 import MPUISA
 @testable import MPUSim
+import Synth
 import Testing
 
 func page(_ fill: (Int) -> UInt64) -> [UInt8] {
