@@ -17,7 +17,8 @@ public final class CaptureWriter {
         guard let dumper = pcap_dump_open(handle, path) else {
             let reason = String(cString: pcap_geterr(handle))
             pcap_close(handle)
-            throw CaptureError(description: "\(path): \(reason)")
+            // libpcap's message usually names the file already.
+            throw CaptureError(description: reason.hasPrefix(path) ? reason : "\(path): \(reason)")
         }
         self.handle = handle
         self.dumper = dumper
@@ -50,7 +51,7 @@ public final class CaptureWriter {
 public func readCapture(path: String) throws(CaptureError) -> [(nanoseconds: UInt64, frame: [UInt8])] {
     var errors = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
     guard let handle = pcap_open_offline(path, &errors) else {
-        throw CaptureError(description: "\(path): " + errors.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        throw CaptureError(description: "\(path): not a readable pcap capture (libpcap: " + errors.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } + ")")
     }
     defer { pcap_close(handle) }
     var frames: [(UInt64, [UInt8])] = []

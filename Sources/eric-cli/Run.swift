@@ -81,7 +81,8 @@ struct RunCommand: ParsableCommand {
 
     /// The input as an lm32-elf executable, or nil when it is something else (a dump).
     func lm32Executable(_ path: String) -> ELF32File? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { Console.fail("\(path): error: cannot open file", code: 2) }
+        // Unreadable: let the dump reader say why, as `eric scan` does.
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         let head = [UInt8](handle.readData(ofLength: 20))
         guard head.count == 20, head.starts(with: [0x7f, 0x45, 0x4c, 0x46]), head[18] == 0, head[19] == 138 else { return nil }
         return loadExecutable(path)
@@ -116,7 +117,7 @@ struct RunCommand: ParsableCommand {
         let terminal = openSerial(console)
         var capture: CaptureWriter?
         if let pcap {
-            do { capture = try CaptureWriter(path: pcap) } catch { Console.fail("eric: error: --pcap \(error)", code: 2) }
+            do { capture = try CaptureWriter(path: pcap) } catch { Console.fail("eric: error: --pcap: \(error)", code: 2) }
         }
         // Frames are stamped with the simulated clock (epoch 0), so a capture is reproducible.
         var collector: UDPSocket?

@@ -79,6 +79,9 @@ extension Scan {
         guard let summary = frames.records.last, summary.kind == .summary else {
             Console.fail("eric: error: the firmware sent no summary record", code: 2)
         }
+        if summary.page == 0 {
+            Console.error("\(dump): warning: nothing scanned: no whole 4 KiB page in the dump")
+        }
         let deviceSeconds = Double(soc.cpu.cycles) / clockHz
         if json {
             output.append(JSONLine.encode(SoCSummaryRecord(pages: summary.page, runs: summary.runs, alerts: summary.value, faults: summary.faults,

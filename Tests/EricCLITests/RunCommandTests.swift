@@ -243,3 +243,23 @@ import TestSupport
         }
     }
 }
+
+/// Bad inputs to the SoC commands: one line naming the file and what is wrong, status 2.
+@Suite struct SoCInputErrorTests {
+    @Test func badInputsGetOneLineErrors() throws {
+        let readme = packageRoot.appendingPathComponent("README.md").path
+        let dump = packageRoot.appendingPathComponent("Fixtures/dumps/example.raw").path
+        let cases: [([String], String)] = [
+            (["run", "/nonexistent/dump.raw"], "/nonexistent/dump.raw: error: cannot open dump: No such file or directory\n"),
+            (["listen", readme], "eric: error: \(readme): not a readable pcap capture (libpcap: unknown file format)\n"),
+            (["run", "--pcap", "/nonexistent/x.pcap", dump], "eric: error: --pcap: /nonexistent/x.pcap: No such file or directory\n"),
+            (["run", "--firmware", readme, dump], "\(readme): error: byte 0: not an ELF file (expected \\x7fELF)\n"),
+            (["listen", "udp://nohost:1"], "eric: error: 'nohost' is not an IPv4 address\n"),
+            (["run", "--serial", "serial0", dump], "eric: error: --serial: expected stdio, file:PATH or tcp::PORT, found 'serial0'\n"),
+        ]
+        for (arguments, message) in cases {
+            let run = try Run("eric", arguments)
+            #expect(run.status == 2 && run.stderr == message, "\(arguments): \(run.stderr)")
+        }
+    }
+}
