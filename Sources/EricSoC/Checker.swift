@@ -3,10 +3,11 @@ import MPUISA
 import MPUSim
 
 /// The checker: the MPU as the LM32 firmware drives it (docs/soc.md, "Checker"). The firmware
-/// loads automata into the MPU's 64 KiB program memory, chooses the entry point, the host
-/// access mode and the page, starts the MPU and takes its interrupts.
+/// loads automata into the MPU's 64 KiB program memory, lists them (or chooses one by BASE,
+/// ENTRY and LENGTH), chooses the host access mode and the page, starts the MPU and takes its
+/// interrupts.
 ///
-/// Time: a run is simulated whole when it starts (an automaton's course depends only on the
+/// Time: a START is simulated whole when it happens (an automaton's course depends only on the
 /// page), then released over LM32 cycles. Each non-zero `int` puts its value in the
 /// interrupt FIFO at the cycle it ran and the MPU goes on (docs/timing.md); only when the FIFO
 /// is full does the MPU stall until the firmware pops a value, so a slow handler slows the
@@ -14,55 +15,89 @@ import MPUSim
 public final class Checker: BusDevice {
     public static let interruptLine = 12
     public static let programBytes = 64 * 1024
+    public static let listCapacity = 64
     public var waitStates: Int { 0 }
 
     /// Host physical memory (the dump), reached over PCIe.
     public let host: any PhysicalMemory
+    let ranges: [MemoryRange]
     /// The MPU's timing (clock, PCIe costs); MODE chooses its host access.
     public let timing: TimingModel
     /// LM32 cycles per second, to turn MPU cycles into LM32 cycles.
     public let lm32ClockHz: UInt64
+    let mpuClockHz: UInt64
+    /// How the simulation runs automata (the results are the same; docs/timing.md).
+    public let engine: Engine
     /// The current LM32 cycle.
     public var clock: () -> UInt64
 
+    /// An automaton in program memory: where its code starts, its entry point counted from
+    /// there, and its code's size (0: up to the end of program memory).
+    public struct Slot: Hashable, Sendable {
+        public var base: UInt32 = 0
+        public var entry: UInt32 = 0
+        public var length: UInt32 = 0
+    }
+
     public private(set) var program = [UInt8](repeating: 0, count: Checker.programBytes)
-    var programGeneration = 0
-    /// Automata decoded from program memory, by (base, entry); emptied when it is written.
-    var compiled: [UInt64: Automaton] = [:]
-    var compiledGeneration = 0
+    /// Automata decoded from program memory and ready to run, by slot and host access mode;
+    /// emptied when program memory is written.
+    var runners: [RunnerKey: PageRunner] = [:]
+    struct RunnerKey: Hashable {
+        var slot: Slot
+        var wordMode: Bool
+    }
 
     public private(set) var status: UInt32 = 0
     public private(set) var interruptEnable: UInt32 = 0
     public private(set) var mode: UInt32 = 0
     public private(set) var page: UInt64 = 0
-    public private(set) var entry: UInt32 = 0
-    /// Where the running automaton's code starts in program memory: the MPU's addresses
-    /// (its pc, its jump targets) count from there, so automata assembled at 0 run anywhere.
-    public private(set) var base: UInt32 = 0
+    /// The automaton of a single START (BASE, ENTRY, LENGTH). Its addresses (pc, jump targets)
+    /// count from BASE, so automata assembled at 0 run anywhere.
+    public private(set) var single = Slot()
+    /// The automata of a START_LIST, run in this order on the page.
+    public private(set) var list = [Slot](repeating: Slot(), count: Checker.listCapacity)
+    public private(set) var listCount: UInt32 = 0
+    var listSelect: UInt32 = 0
     public private(set) var programAddress: UInt32 = 0
     public private(set) var rangeSelect: UInt32 = 0
-    /// The last finished run: MPU cycles (page fetch included), instructions, host reads, fault.
-    public private(set) var lastRun = RunResult()
-    public private(set) var lastRunCycles: UInt64 = 0
+
+    /// The last finished START, all its runs together: MPU cycles (page fetch included),
+    /// instructions, host reads, how many runs faulted and the last fault.
+    public private(set) var lastCycles: UInt64 = 0
+    public private(set) var lastInstructions: UInt64 = 0
+    public private(set) var lastHostReads: UInt64 = 0
+    public private(set) var lastFaultedRuns: UInt32 = 0
+    public private(set) var lastFault: Fault?
     /// The page the MPU's page buffer holds (page mode).
     var bufferedPage: UInt64?
 
-    /// A run in progress: its alerts and where their release stands.
-    struct ActiveRun {
-        var alerts: [Alert]
-        var result: RunResult
-        var totalCycles: UInt64
-        var startedAt: UInt64
-        /// LM32 cycles lost to stalls on a full FIFO so far.
-        var stalled: UInt64 = 0
-        /// The next alert to enter the FIFO; the cycle the MPU stalled at it, if the FIFO was full.
-        var next = 0
-        var stalledSince: UInt64?
+    /// An alert of the START in progress, waiting to enter the FIFO.
+    public struct QueuedAlert: Sendable, Hashable {
+        public var value: UInt64
+        /// The cycle of its run at which the `int` ran (page fetch excluded, as the direct
+        /// scanner's findings count it).
+        public var cycle: UInt64
+        /// Its automaton: the list index (0 for a single START).
+        public var source: UInt32
+        /// MPU cycles from the START to the `int` (page fetch and earlier runs included).
+        var due: UInt64
     }
-    var active: ActiveRun?
-    /// Alerts waiting for the firmware, oldest first: the value and the cycle of its run at
-    /// which the `int` ran (as the direct scanner's findings count it: page fetch excluded).
-    public private(set) var fifo: [(value: UInt64, cycle: UInt64)] = []
+    /// The START in progress: its alerts, the next to enter the FIFO, and the release's timing.
+    var running = false
+    var queued: [QueuedAlert] = []
+    var nextQueued = 0
+    var totalCycles: UInt64 = 0
+    var startedAt: UInt64 = 0
+    /// LM32 cycles lost to stalls on a full FIFO so far; the cycle the MPU stalled at, if it is.
+    var stalled: UInt64 = 0
+    var stalledSince: UInt64?
+    /// Results of the START in progress, published when it ends.
+    var pendingInstructions: UInt64 = 0, pendingHostReads: UInt64 = 0, pendingFaultedRuns: UInt32 = 0
+    var pendingFault: Fault?
+    var scratch: [Alert] = []
+    /// Alerts waiting for the firmware, oldest first.
+    public private(set) var fifo: [QueuedAlert] = []
     /// TIME_HI as latched by the last read of TIME_LO, so the pair reads one instant.
     var latchedTimeHigh: UInt32 = 0
     public let fifoDepth: Int
@@ -70,11 +105,14 @@ public final class Checker: BusDevice {
     public static let busy: UInt32 = 1, done: UInt32 = 2, alert: UInt32 = 4, fault: UInt32 = 8, error: UInt32 = 16
 
     public init(host: any PhysicalMemory, timing: TimingModel = .slides, lm32ClockHz: UInt64 = 80_000_000, fifoDepth: Int = 16,
-                clock: @escaping () -> UInt64 = { 0 }) {
+                engine: Engine = .automatic, clock: @escaping () -> UInt64 = { 0 }) {
         self.host = host
+        ranges = host.ranges
         self.fifoDepth = max(1, fifoDepth)
         self.timing = timing
         self.lm32ClockHz = lm32ClockHz
+        mpuClockHz = UInt64(timing.clockHz.rounded())
+        self.engine = engine
         self.clock = clock
     }
 
@@ -84,67 +122,107 @@ public final class Checker: BusDevice {
     }
 
     /// LM32 cycles for `cycles` MPU cycles (rounded up: an event is never early).
+    @inline(__always)
     func lm32Cycles(_ cycles: UInt64) -> UInt64 {
-        let mpuHz = UInt64(timing.clockHz.rounded())
+        if mpuClockHz == lm32ClockHz { return cycles }
         let (high, low) = cycles.multipliedFullWidth(by: lm32ClockHz)
-        let (quotient, remainder) = mpuHz.dividingFullWidth((high, low))
+        let (quotient, remainder) = mpuClockHz.dividingFullWidth((high, low))
         return quotient + (remainder > 0 ? 1 : 0)
     }
 
     /// The LM32 cycle of the next change the firmware could see (an alert or the end).
     public var nextEvent: UInt64? {
-        guard let run = active, run.stalledSince == nil else { return nil }
-        let target = run.next < run.alerts.count ? run.alerts[run.next].cycle : run.totalCycles
-        return run.startedAt + run.stalled + lm32Cycles(target)
+        guard running, stalledSince == nil else { return nil }
+        let target = nextQueued < queued.count ? queued[nextQueued].due : totalCycles
+        return startedAt + stalled + lm32Cycles(target)
     }
 
-    /// Brings the run up to LM32 cycle `now`.
+    /// Brings the START in progress up to LM32 cycle `now`.
     public func update(at now: UInt64) {
-        while let due = nextEvent, due <= now, var run = active {
-            if run.next < run.alerts.count {
+        while let due = nextEvent, due <= now {
+            if nextQueued < queued.count {
                 if fifo.count < fifoDepth {
-                    fifo.append((run.alerts[run.next].value, UInt64(run.alerts[run.next].pc)))
-                    run.next += 1
+                    fifo.append(queued[nextQueued])
+                    nextQueued += 1
                 } else {
-                    run.stalledSince = due
+                    stalledSince = due
                 }
-                active = run
             } else {
-                lastRun = run.result
-                lastRunCycles = run.totalCycles
-                status = (status & ~Self.busy) | Self.done | (run.result.fault != nil ? Self.fault : 0)
-                active = nil
+                running = false
+                lastCycles = totalCycles
+                lastInstructions = pendingInstructions
+                lastHostReads = pendingHostReads
+                lastFaultedRuns = pendingFaultedRuns
+                lastFault = pendingFault
+                status = (status & ~Self.busy) | Self.done | (pendingFaultedRuns > 0 ? Self.fault : 0)
             }
         }
         status = fifo.isEmpty ? status & ~Self.alert : status | Self.alert
     }
 
-    func start(at now: UInt64) {
-        guard active == nil else { status |= Self.error; return }
-        guard let range = host.ranges.first(where: { $0.physicalStart <= page && page + 4096 <= $0.physicalEnd }) else {
+    /// The automaton in `slot`, decoded from program memory, for the current MODE.
+    func runner(for slot: Slot, wordMode: Bool) -> PageRunner {
+        let key = RunnerKey(slot: slot, wordMode: wordMode)
+        if let runner = runners[key] { return runner }
+        let start = Int(slot.base)
+        let end = slot.length == 0 ? Self.programBytes : min(Self.programBytes, start + Int(slot.length))
+        let automaton = Automaton(image: MPUImage(entry: slot.entry, code: Array(program[start..<end])))
+        var model = timing
+        model.hostAccess = wordMode ? .word : .page
+        // Compiling all of program memory would take long for nothing: an unbounded slot
+        // (LENGTH 0) is interpreted. The engines give the same results.
+        let runner = (try? PageRunner(automaton, timing: model, engine: slot.length == 0 ? .interpreter : engine))
+            ?? (try! PageRunner(automaton, timing: model, engine: .interpreter))
+        runners[key] = runner
+        return runner
+    }
+
+    /// START (one automaton: `single`) or START_LIST (the first `listCount` of `list`).
+    func start(list fromList: Bool, at now: UInt64) {
+        guard !running else { status |= Self.error; return }
+        guard let range = ranges.first(where: { $0.physicalStart <= page && page + 4096 <= $0.physicalEnd }) else {
             status |= Self.error
             return
         }
-        if compiledGeneration != programGeneration {
-            compiled = [:]
-            compiledGeneration = programGeneration
+        let count = fromList ? Int(listCount) : 1
+        let wordMode = mode == 1
+        let bytes = range.bytes + Int(page - range.physicalStart)
+        // In page mode the page crosses PCIe into the MPU's page buffer before the first run
+        // (every event comes that much later), unless the buffer holds it already: the
+        // automata of one page share one fetch, as in the direct scanner's accounting.
+        var cycles: UInt64 = 0
+        if count > 0 {
+            cycles = !wordMode && bufferedPage != page ? UInt64(timing.pageFetchCycles) : 0
+            bufferedPage = wordMode ? nil : page
         }
-        let key = UInt64(base) << 32 | UInt64(entry)
-        let automaton = compiled[key] ?? Automaton(image: MPUImage(entry: entry, code: Array(program[Int(base)...])))
-        compiled[key] = automaton
-        var model = timing
-        model.hostAccess = mode == 1 ? .word : .page
-        var alerts: [Alert] = []
-        let result = MPU(timing: model).run(automaton, page: range.bytes + Int(page - range.physicalStart), pageAddress: page, alerts: &alerts)
-        // In page mode the page crosses PCIe into the MPU's page buffer before the run (every
-        // event comes that much later), unless the buffer holds it already: the automata of
-        // one page share one fetch, as in the direct scanner's accounting.
-        let fetch = model.hostAccess == .page && bufferedPage != page ? UInt64(model.pageFetchCycles) : 0
-        bufferedPage = model.hostAccess == .page ? page : nil
-        // `pc` keeps the cycle within the run (what the firmware reports); `cycle` is when the
-        // alert reaches the FIFO.
-        alerts = alerts.filter { $0.value != 0 }.map { Alert(value: $0.value, pc: Int($0.cycle), cycle: $0.cycle + fetch) }
-        active = ActiveRun(alerts: alerts, result: result, totalCycles: result.cycles + fetch, startedAt: now)
+        queued.removeAll(keepingCapacity: true)
+        nextQueued = 0
+        pendingInstructions = 0
+        pendingHostReads = 0
+        pendingFaultedRuns = 0
+        pendingFault = nil
+        var zero: Bool?
+        for index in 0..<count {
+            let runner = runner(for: fromList ? list[index] : single, wordMode: wordMode)
+            if runner.reusesZeroPageRuns && zero == nil { zero = isZeroPage(bytes) }
+            scratch.removeAll(keepingCapacity: true)
+            let result = runner.run(page: bytes, pageAddress: page, pageIsZero: zero ?? false, alerts: &scratch)
+            for alert in scratch where alert.value != 0 {
+                queued.append(QueuedAlert(value: alert.value, cycle: alert.cycle, source: UInt32(fromList ? index : 0), due: cycles + alert.cycle))
+            }
+            cycles += result.cycles
+            pendingInstructions += result.instructions
+            pendingHostReads += result.hostReads
+            if let fault = result.fault {
+                pendingFaultedRuns += 1
+                pendingFault = fault
+            }
+        }
+        totalCycles = cycles
+        running = true
+        startedAt = now
+        stalled = 0
+        stalledSince = nil
         status = (status & ~(Self.done | Self.fault)) | Self.busy
     }
 
@@ -152,17 +230,25 @@ public final class Checker: BusDevice {
     func pop(at now: UInt64) {
         guard !fifo.isEmpty else { return }
         fifo.removeFirst()
-        if var run = active, let since = run.stalledSince {
-            run.stalled += now - since
-            run.stalledSince = nil
-            active = run
+        if let since = stalledSince {
+            stalled += now - since
+            stalledSince = nil
         }
         update(at: now)
     }
 
     func selectedRange() -> MemoryRange? {
-        let ranges = host.ranges
-        return Int(rangeSelect) < ranges.count ? ranges[Int(rangeSelect)] : nil
+        Int(rangeSelect) < ranges.count ? ranges[Int(rangeSelect)] : nil
+    }
+
+    func programWord(at address: UInt32) -> UInt32 {
+        let at = Int(address)
+        return program[at..<at + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+    }
+
+    var selectedSlot: Slot {
+        get { list[Int(listSelect)] }
+        set { list[Int(listSelect)] = newValue }
     }
 
     public func read(_ offset: UInt32, size: Int) -> UInt32? {
@@ -177,28 +263,27 @@ public final class Checker: BusDevice {
         case 0x0c: return mode
         case 0x10: return low(page)
         case 0x14: return high(page)
-        case 0x18: return entry
+        case 0x18: return single.entry
         case 0x1c: return programAddress
         case 0x20:
-            let at = Int(programAddress) % Self.programBytes
-            programAddress = (programAddress &+ 4) % UInt32(Self.programBytes)
-            return program[at..<at + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            defer { programAddress = (programAddress &+ 4) % UInt32(Self.programBytes) }
+            return programWord(at: programAddress)
         case 0x24: return low(fifo.first?.value ?? 0)
         case 0x28: return high(fifo.first?.value ?? 0)
         case 0x2c: return 0
-        case 0x30: return low(lastRunCycles)
-        case 0x34: return high(lastRunCycles)
-        case 0x38: return low(lastRun.instructions)
-        case 0x3c: return low(lastRun.hostReads)
-        case 0x40: return lastRun.fault.map { UInt32(FaultKind.allCases.firstIndex(of: $0.kind)! + 1) } ?? 0
-        case 0x44: return UInt32(host.ranges.count)
+        case 0x30: return low(lastCycles)
+        case 0x34: return high(lastCycles)
+        case 0x38: return low(lastInstructions)
+        case 0x3c: return low(lastHostReads)
+        case 0x40: return lastFault.map { UInt32(FaultKind.allCases.firstIndex(of: $0.kind)! + 1) } ?? 0
+        case 0x44: return UInt32(ranges.count)
         case 0x48: return rangeSelect
         case 0x4c: return selectedRange().map { low($0.physicalStart) } ?? 0
         case 0x50: return selectedRange().map { high($0.physicalStart) } ?? 0
         case 0x54: return selectedRange().map { low($0.physicalEnd) } ?? 0
         case 0x58: return selectedRange().map { high($0.physicalEnd) } ?? 0
         case 0x5c: return UInt32(fifo.count)
-        case 0x60: return base
+        case 0x60: return single.base
         case 0x64:
             let now = clock()
             latchedTimeHigh = high(now)
@@ -206,32 +291,51 @@ public final class Checker: BusDevice {
         case 0x68: return latchedTimeHigh
         case 0x6c: return low(fifo.first?.cycle ?? 0)
         case 0x70: return high(fifo.first?.cycle ?? 0)
+        case 0x74: return single.length
+        case 0x78: return listCount
+        case 0x7c: return listSelect
+        case 0x80: return selectedSlot.base
+        case 0x84: return selectedSlot.entry
+        case 0x88: return selectedSlot.length
+        case 0x8c: return fifo.first?.source ?? 0
+        case 0x90: return lastFaultedRuns
         default: return nil
         }
     }
+
+    /// Program-memory addresses (BASE, ENTRY, LENGTH) are byte offsets of whole instructions.
+    static func instructionOffset(_ value: UInt32) -> UInt32 { value % UInt32(programBytes) & ~7 }
 
     public func write(_ offset: UInt32, size: Int, value: UInt32) -> Bool {
         guard size == 4 else { return false }
         let now = clock()
         update(at: now)
         switch offset {
-        case 0x00: if value & 1 != 0 { start(at: now) }
+        case 0x00:
+            if value & 1 != 0 { start(list: false, at: now) }
+            if value & 2 != 0 { start(list: true, at: now) }
         case 0x04: status &= ~(value & (Self.done | Self.fault | Self.error))
         case 0x08: interruptEnable = value & 3
         case 0x0c: mode = value & 1
         case 0x10: page = (page & 0xffff_ffff_0000_0000) | UInt64(value & ~0xfff)
         case 0x14: page = (page & 0xffff_ffff) | UInt64(value) << 32
-        case 0x18: entry = value % UInt32(Self.programBytes) & ~7
+        case 0x18: single.entry = Self.instructionOffset(value)
         case 0x1c: programAddress = value % UInt32(Self.programBytes) & ~3
         case 0x20:
             let at = Int(programAddress)
             for k in 0..<4 { program[at + k] = UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * k)) }
             programAddress = (programAddress &+ 4) % UInt32(Self.programBytes)
-            programGeneration += 1
-        case 0x24, 0x28, 0x30, 0x34, 0x38, 0x3c, 0x40, 0x44, 0x4c, 0x50, 0x54, 0x58, 0x5c, 0x64, 0x68, 0x6c, 0x70: break   // read-only
+            if !runners.isEmpty { runners.removeAll() }
+        case 0x24, 0x28, 0x30, 0x34, 0x38, 0x3c, 0x40, 0x44, 0x4c, 0x50, 0x54, 0x58, 0x5c, 0x64, 0x68, 0x6c, 0x70, 0x8c, 0x90: break   // read-only
         case 0x2c: pop(at: now)
         case 0x48: rangeSelect = value
-        case 0x60: base = value % UInt32(Self.programBytes) & ~7
+        case 0x60: single.base = Self.instructionOffset(value)
+        case 0x74: single.length = Self.instructionOffset(value)
+        case 0x78: listCount = min(value, UInt32(Self.listCapacity))
+        case 0x7c: listSelect = value % UInt32(Self.listCapacity)
+        case 0x80: selectedSlot.base = Self.instructionOffset(value)
+        case 0x84: selectedSlot.entry = Self.instructionOffset(value)
+        case 0x88: selectedSlot.length = Self.instructionOffset(value)
         default: return false
         }
         return true

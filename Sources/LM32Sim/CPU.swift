@@ -340,16 +340,22 @@ public final class LM32CPU {
     }
 
     /// Points the data view at the memory holding `address`, if it is one.
-    func viewData(at address: UInt32) {
-        guard let mapping = bus.mapping(at: address), let memory = mapping.device as? Memory else { return }
+    /// Returns false (and leaves the view) when no memory holds it.
+    @discardableResult
+    func viewData(at address: UInt32) -> Bool {
+        guard let (memory, base, end) = bus.memory(at: address) else { return false }
         dataOwner = memory
-        data = DataView(storage: memory.storage, base: mapping.base, end: UInt32(truncatingIfNeeded: mapping.end), wait: memory.waitStates,
+        data = DataView(storage: memory.storage, base: base, end: UInt32(truncatingIfNeeded: end), wait: memory.waitStates,
                         writable: memory.writable, holdsCode: codeCache?.memory === memory)
+        return true
     }
 
     @inline(never)
     func slowLoad(_ address: UInt32, size: Int) -> (UInt32, Int)? {
-        viewData(at: address)
+        // A device register leaves the data view on the memory the program was using.
+        if viewData(at: address), address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
+            return load(address, size: size)
+        }
         guard let (value, wait) = bus.read(address, size: size) else { return nil }
         return (value, wait)
     }
@@ -372,10 +378,14 @@ public final class LM32CPU {
 
     @inline(never)
     func slowStore(_ address: UInt32, size: Int, value: UInt32) -> Int? {
-        if let mapping = bus.mapping(at: address), let memory = mapping.device as? Memory, memory.writable {
-            viewData(at: address)
-            return store(address, size: size, value: value)
+        if let (memory, _, _) = bus.memory(at: address) {
+            if memory.writable {
+                viewData(at: address)
+                return store(address, size: size, value: value)
+            }
+            return bus.write(address, size: size, value: value)
         }
+        // A device may write memory (DMA): decoded code must not go stale.
         let wait = bus.write(address, size: size, value: value)
         codeCache?.flushIfStale()
         return wait

@@ -1,4 +1,9 @@
 import LM32ISA
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An LM32 instruction decoded once: its fields, its extended immediate, what it reads and
 /// writes, and its result latency, so that running it needs no decoding.
@@ -56,14 +61,13 @@ final class DecodeCache {
         self.base = base
         words = memory.count / 4
         ops = .allocate(capacity: max(words, 1))
-        valid = .allocate(capacity: max(words, 1))
-        valid.initialize(repeating: false, count: max(words, 1))
+        valid = zeroedAllocation(max(words, 1), of: Bool.self)   // all false
         generation = memory.generation
     }
 
     deinit {
         ops.deallocate()
-        valid.deallocate()
+        free(valid)
     }
 
     /// The decoded instruction at a word index (filled on first use).

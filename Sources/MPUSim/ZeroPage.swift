@@ -43,7 +43,7 @@ extension Automaton {
 
 /// Whether a 4 KiB page is all zero; most other pages answer at their first word.
 @inline(__always)
-func isZeroPage(_ page: UnsafeRawPointer) -> Bool {
+public func isZeroPage(_ page: UnsafeRawPointer) -> Bool {
     var offset = 0
     while offset < InstructionSet.pageBytes {
         // Four words at a time: one branch per 32 bytes.

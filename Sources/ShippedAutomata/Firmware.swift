@@ -9,9 +9,9 @@ public enum ShippedFirmware {
 #   2. load the automata into the MPU's program memory (from the table eric puts in ROM);
 #   3. compute the address of the next page to analyse (every whole page of every range of
 #      host memory the checker reports);
-#   4. run the MPU on it, once per automaton;
-#   5. on each MPU interrupt, decide: an alert value is reported on the console, the end of a
-#      run is counted; then back to step 3.
+#   4. run the MPU on it: one START_LIST runs every automaton on the page, in turn;
+#   5. on each MPU interrupt, decide: an alert value is reported on the console and over
+#      Ethernet, the end of the page's runs is counted; then back to step 3.
 #
 # Build: lm32as firmware/eric.S -o eric-firmware.elf (eric builds it itself).
 # Registers: r1-r10 scratch (helpers and the interrupt handler use them; the handler saves
@@ -34,7 +34,6 @@ public enum ShippedFirmware {
     .equ IRQ_ENABLE, 0x08
     .equ PAGE_LO, 0x10
     .equ PAGE_HI, 0x14
-    .equ ENTRY, 0x18
     .equ PROGRAM_ADDRESS, 0x1c
     .equ PROGRAM_DATA, 0x20
     .equ ALERT_LO, 0x24
@@ -47,11 +46,18 @@ public enum ShippedFirmware {
     .equ RANGE_START_HI, 0x50
     .equ RANGE_END_LO, 0x54
     .equ RANGE_END_HI, 0x58
-    .equ BASE, 0x60
     .equ TIME_LO, 0x64
     .equ TIME_HI, 0x68
     .equ ALERT_CYCLE_LO, 0x6c
     .equ ALERT_CYCLE_HI, 0x70
+    .equ LIST_COUNT, 0x78
+    .equ LIST_SELECT, 0x7c
+    .equ LIST_BASE, 0x80
+    .equ LIST_ENTRY, 0x84
+    .equ LIST_LENGTH, 0x88
+    .equ ALERT_SOURCE, 0x8c
+    .equ FAULTED_RUNS, 0x90
+    .equ START_LIST, 2
 
     # Ethernet (docs/soc.md) and the alert protocol (docs/protocol.md)
     .equ ETHERNET, 0xe0008000
@@ -70,8 +76,8 @@ public enum ShippedFirmware {
 
     # Variables in RAM, shared by the scan loop and the interrupt handler.
     .equ VARS, 0x40000000
-    .equ RUN_DONE, 0                      # set by the handler at the end of a run
-    .equ CURRENT_AUTOMATON, 4
+    .equ RUN_DONE, 0                      # set by the handler when the page's runs are over
+    .equ CURRENT_AUTOMATON, 4             # of the alert being reported
     .equ CURRENT_PAGE_LO, 8
     .equ CURRENT_PAGE_HI, 12
     .equ ALERTS, 16
@@ -150,11 +156,10 @@ reset:
     calli newline
 
     mvi r2, 3
-    sw (r11+IRQ_ENABLE), r2               # interrupt on alerts and at the end of a run
+    sw (r11+IRQ_ENABLE), r2               # interrupt on alerts and at the end of the runs
     mvi r2, CHECKER_IRQ
     wcsr IM, r2
-    mvi r2, 1
-    wcsr IE, r2
+    mvi r25, 1                            # r25: IE's value while waiting
 
     mvi r21, 0                            # pages
     mvi r22, 0                            # runs
@@ -196,36 +201,21 @@ page_fits:
     sw (r23+CURRENT_PAGE_LO), r13
     sw (r23+CURRENT_PAGE_HI), r14
 
-# 4. Run every automaton on it.
-    mvi r12, 0
-automaton_loop:
-    be r12, r19, next_page
-    sw (r23+CURRENT_AUTOMATON), r12
-    sli r2, r12, 4
-    add r2, r2, r23
-    lw r3, (r2+AUTOMATA)
-    sw (r11+BASE), r3
-    lw r3, (r2+AUTOMATA+4)
-    sw (r11+ENTRY), r3
+# 4. Run every automaton on it (the checker's list, set up by load_automata).
     sw (r23+RUN_DONE), r0
-    mvi r2, 1
-    sw (r11+CONTROL), r2                  # START
+    mvi r2, START_LIST
+    sw (r11+CONTROL), r2
     lw r2, (r11+STATUS)
     andi r2, r2, ERROR
     bne r2, r0, start_failed
-wait:                                     # 5. the interrupt handler does the rest
-    wcsr IE, r0                           # test the flag with interrupts off, so that an
-    lw r2, (r23+RUN_DONE)                 # interrupt between the test and the sleep is not lost:
-    bne r2, r0, 1f                        # IDLE wakes on a pending line even with IE off
-    sw (r24+IDLE), r0
-    mvi r2, 1
-    wcsr IE, r2                           # take the interrupt
+wait:                                     # 5. the interrupt handler does the rest. Interrupts
+    lw r2, (r23+RUN_DONE)                 # are on only while the firmware sleeps: IDLE wakes on
+    bne r2, r0, 1f                        # a pending line even with IE off, so one that comes
+    sw (r24+IDLE), r0                     # between the test and the sleep is not lost
+    wcsr IE, r25                          # the interrupt is taken here
+    wcsr IE, r0
     bi wait
-1:  mvi r2, 1
-    wcsr IE, r2
-    addi r22, r22, 1
-    addi r12, r12, 1
-    bi automaton_loop
+1:  add r22, r22, r19                     # runs: one per automaton
 
 next_page:
     addi r21, r21, 1
@@ -298,7 +288,8 @@ halt:
     bi halt
 
 # Copies each automaton's code from the ROM table into program memory, one after the other,
-# and keeps each one's base, entry point and alert values. Returns the count in r19.
+# lists it in the checker (base, entry, length) and keeps its alert values. Returns the count
+# in r19.
 load_automata:
     mvhi r1, hi(AUTOMATA_TABLE)
     ori r1, r1, lo(AUTOMATA_TABLE)
@@ -320,6 +311,10 @@ load_automata:
     lw r8, (r1+4)                         # entry point within that code
     sw (r5+0), r4
     sw (r5+4), r8
+    sw (r11+LIST_SELECT), r6
+    sw (r11+LIST_BASE), r4
+    sw (r11+LIST_ENTRY), r8
+    sw (r11+LIST_LENGTH), r7
     lw r8, (r1+8)                         # alert values: count, then the values
     sw (r5+12), r8
     addi r1, r1, 12
@@ -338,22 +333,64 @@ load_automata:
 5:  addi r5, r5, 16
     addi r6, r6, 1
     bi 1b
-3:  ret
+3:  sw (r11+LIST_COUNT), r19
+    ret
 
-# The interrupt handler: report every alert waiting, note the end of a run.
+# The interrupt handler: report every alert waiting, then note the end of the page's runs.
+# The common case (the end, no alert) saves only the five registers it uses.
 interrupt:
-    addi sp, sp, -48
+    addi sp, sp, -20
+    sw (sp+4), r2
+    sw (sp+8), r3
+    sw (sp+12), r4
+    sw (sp+16), r5
+    sw (sp+20), r6
+    mvhi r4, hi(CHECKER)
+    ori r4, r4, lo(CHECKER)
+    lw r2, (r4+STATUS)
+    andi r3, r2, ALERT
+    bne r3, r0, take_alerts
+check_done:                               # r2: STATUS, r4: the checker
+    andi r3, r2, DONE
+    be r3, r0, 1f
+    mvhi r5, hi(VARS)
+    lw r3, (r4+CYCLES_LO)                 # MPU cycles, a 64-bit sum
+    lw r6, (r5+MPU_CYCLES_LO)
+    add r3, r3, r6
+    cmpgu r6, r6, r3                      # the carry
+    sw (r5+MPU_CYCLES_LO), r3
+    lw r3, (r4+CYCLES_HI)
+    add r6, r6, r3
+    lw r3, (r5+MPU_CYCLES_HI)
+    add r6, r6, r3
+    sw (r5+MPU_CYCLES_HI), r6
+    lw r3, (r4+FAULTED_RUNS)
+    lw r6, (r5+FAULTS)
+    add r6, r6, r3
+    sw (r5+FAULTS), r6
+    mvi r3, DONE | FAULT | ERROR
+    sw (r4+STATUS), r3                    # acknowledge
+    mvi r3, 1
+    sw (r5+RUN_DONE), r3
+1:  mvi r3, CHECKER_IRQ
+    wcsr IP, r3
+    lw r2, (sp+4)
+    lw r3, (sp+8)
+    lw r4, (sp+12)
+    lw r5, (sp+16)
+    lw r6, (sp+20)
+    addi sp, sp, 20
+    eret
+
+# Part of the handler: reporting needs the other scratch registers and ra too.
+take_alerts:
+    addi sp, sp, -24
     sw (sp+4), r1
-    sw (sp+8), r2
-    sw (sp+12), r3
-    sw (sp+16), r4
-    sw (sp+20), r5
-    sw (sp+24), r6
-    sw (sp+28), r7
-    sw (sp+32), r8
-    sw (sp+36), r9
-    sw (sp+40), r10
-    sw (sp+44), ra
+    sw (sp+8), r7
+    sw (sp+12), r8
+    sw (sp+16), r9
+    sw (sp+20), r10
+    sw (sp+24), ra
 1:  mvhi r8, hi(CHECKER)                  # (again each time: report uses r1-r8)
     ori r8, r8, lo(CHECKER)
     mvhi r9, hi(VARS)
@@ -361,6 +398,8 @@ interrupt:
     andi r3, r2, ALERT
     be r3, r0, 2f
     lw r10, (r8+ALERT_LO)
+    lw r4, (r8+ALERT_SOURCE)
+    sw (r9+CURRENT_AUTOMATON), r4
     lw r4, (r8+ALERT_CYCLE_LO)
     sw (r9+REC_CYCLE_LO_SAVED), r4
     lw r4, (r8+ALERT_CYCLE_HI)
@@ -368,42 +407,15 @@ interrupt:
     sw (r8+ALERT_POP), r0
     calli report
     bi 1b
-2:  andi r3, r2, DONE
-    be r3, r0, 3f
-    lw r4, (r8+CYCLES_LO)                 # MPU cycles, 64-bit sum
-    lw r5, (r8+CYCLES_HI)
-    lw r6, (r9+MPU_CYCLES_LO)
-    lw r7, (r9+MPU_CYCLES_HI)
-    add r4, r4, r6
-    cmpgu r6, r6, r4                      # carry
-    add r5, r5, r7
-    add r5, r5, r6
-    sw (r9+MPU_CYCLES_LO), r4
-    sw (r9+MPU_CYCLES_HI), r5
-    andi r3, r2, FAULT
-    be r3, r0, 4f
-    lw r4, (r9+FAULTS)
-    addi r4, r4, 1
-    sw (r9+FAULTS), r4
-4:  mvi r3, DONE | FAULT | ERROR
-    sw (r8+STATUS), r3                    # acknowledge
-    mvi r3, 1
-    sw (r9+RUN_DONE), r3
-3:  mvi r3, CHECKER_IRQ
-    wcsr IP, r3
+2:  mv r4, r8
     lw r1, (sp+4)
-    lw r2, (sp+8)
-    lw r3, (sp+12)
-    lw r4, (sp+16)
-    lw r5, (sp+20)
-    lw r6, (sp+24)
-    lw r7, (sp+28)
-    lw r8, (sp+32)
-    lw r9, (sp+36)
-    lw r10, (sp+40)
-    lw ra, (sp+44)
-    addi sp, sp, 48
-    eret
+    lw r7, (sp+8)
+    lw r8, (sp+12)
+    lw r9, (sp+16)
+    lw r10, (sp+20)
+    lw ra, (sp+24)
+    addi sp, sp, 24
+    bi check_done
 
 # "ALERT page 0x<page> automaton 0x<index> value 0x<value>" for the value in r10; r9: VARS.
 report:

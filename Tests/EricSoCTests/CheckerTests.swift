@@ -92,7 +92,7 @@ import Testing
         #expect(checker.read(0x4c, size: 4) == 0x10_0000 && checker.read(0x54, size: 4) == 0x10_2000)
         #expect(checker.write(0x48, size: 4, value: 1) && checker.read(0x4c, size: 4) == 0)
         #expect(checker.write(0x14, size: 4, value: 1) && checker.read(0x14, size: 4) == 1)   // PAGE_HI
-        #expect(checker.read(0x74, size: 4) == nil && checker.read(0x04, size: 2) == nil)
+        #expect(checker.read(0x94, size: 4) == nil && checker.read(0x04, size: 2) == nil)
     }
 
     /// The same automaton loaded at 0x100 runs with BASE = 0x100: its addresses count from there.
@@ -108,5 +108,62 @@ import Testing
         clock.now = 10
         #expect(checker.read(0x24, size: 4) == 5 && checker.read(0x5c, size: 4) == 2)
         #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert && checker.read(0x40, size: 4) == 0)
+    }
+
+    static func load(_ source: String, at address: UInt32, into checker: Checker) -> Int {
+        let code = MPUAssembler.assemble(source: source).image!.code
+        #expect(checker.write(0x1c, size: 4, value: address))
+        for word in stride(from: 0, to: code.count, by: 4) {
+            #expect(checker.write(0x20, size: 4, value: code[word..<word + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
+        }
+        return code.count
+    }
+
+    /// START_LIST runs the listed automata in turn on one page fetch. By hand: fetch 1703;
+    /// A (int 5, int 7, end: 3 cycles) alerts at 1703 and 1704 and ends at 1706; B (int 9,
+    /// end: 2 cycles) alerts at 1706 and ends at 1708.
+    @Test func startListRunsEveryListedAutomatonOnOneFetch() {
+        let (checker, clock) = Self.checker()
+        #expect(Self.load("    intb $9\n    intq r0\n", at: 0x18, into: checker) == 16)
+        for (index, slot) in [(base: UInt32(0), length: UInt32(24)), (base: 0x18, length: 16)].enumerated() {
+            #expect(checker.write(0x7c, size: 4, value: UInt32(index)))
+            #expect(checker.write(0x80, size: 4, value: slot.base) && checker.write(0x84, size: 4, value: 0))
+            #expect(checker.write(0x88, size: 4, value: slot.length))
+        }
+        #expect(checker.write(0x78, size: 4, value: 2) && checker.read(0x78, size: 4) == 2)
+        #expect(checker.write(0x7c, size: 4, value: 1) && checker.read(0x80, size: 4) == 0x18 && checker.read(0x88, size: 4) == 16)
+        #expect(checker.write(0x00, size: 4, value: 2))               // START_LIST at 0
+        #expect(checker.nextEvent == 1703)
+        clock.now = 1707
+        #expect(checker.read(0x04, size: 4) == Checker.busy | Checker.alert && checker.read(0x5c, size: 4) == 3)
+        #expect(checker.read(0x24, size: 4) == 5 && checker.read(0x8c, size: 4) == 0)
+        #expect(checker.write(0x2c, size: 4, value: 0) && checker.write(0x2c, size: 4, value: 0))
+        #expect(checker.read(0x24, size: 4) == 9 && checker.read(0x8c, size: 4) == 1 && checker.read(0x6c, size: 4) == 0)
+        clock.now = 1708
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert)
+        #expect(checker.read(0x30, size: 4) == 1708 && checker.read(0x38, size: 4) == 5 && checker.read(0x90, size: 4) == 0)
+        // An empty list finishes at once, with nothing run.
+        #expect(checker.write(0x78, size: 4, value: 0) && checker.write(0x00, size: 4, value: 2))
+        #expect(checker.read(0x04, size: 4)! & Checker.done != 0 && checker.read(0x30, size: 4) == 0)
+        // LIST_COUNT stops at 64 entries, LIST_SELECT wraps.
+        #expect(checker.write(0x78, size: 4, value: 100) && checker.read(0x78, size: 4) == 64)
+        #expect(checker.write(0x7c, size: 4, value: 65) && checker.read(0x7c, size: 4) == 1)
+    }
+
+    /// LENGTH bounds an automaton: running past it is a fault, not the next automaton's code.
+    @Test func lengthBoundsTheAutomatonAndFaultsAreCounted() {
+        let (checker, clock) = Self.checker()
+        #expect(checker.write(0x0c, size: 4, value: 1))               // word mode: no fetch
+        #expect(checker.write(0x74, size: 4, value: 8) && checker.read(0x74, size: 4) == 8)
+        #expect(checker.write(0x00, size: 4, value: 1))               // int 5, then pc 8 is outside
+        clock.now = 10
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert | Checker.fault)
+        #expect(checker.read(0x40, size: 4) == UInt32(FaultKind.allCases.firstIndex(of: .pcOutsideProgram)! + 1))
+        #expect(checker.read(0x90, size: 4) == 1 && checker.read(0x30, size: 4) == 1)
+        #expect(checker.write(0x04, size: 4, value: Checker.done | Checker.fault) && checker.write(0x2c, size: 4, value: 0))
+        #expect(checker.write(0x74, size: 4, value: 0) && checker.write(0x00, size: 4, value: 1))   // to the end of memory
+        clock.now = 20
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert && checker.read(0x90, size: 4) == 0)
+        #expect(checker.read(0x40, size: 4) == 0 && checker.read(0x30, size: 4) == 3)
     }
 }

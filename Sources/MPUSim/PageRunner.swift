@@ -1,0 +1,58 @@
+import MPUISA
+
+/// One automaton made ready to run page after page, on its own, with the fastest engine that
+/// gives the exact result: its run reused on zero pages when the address cannot matter
+/// (ZeroPage.swift), else its compiled code (NativeTier.swift) when there is some, else the
+/// interpreter. For callers that drive the MPU one page at a time (the SoC's checker); the
+/// scanner does the same per chunk with state shared between its threads.
+///
+/// Not thread-safe: it owns the compiled code's scratch state.
+public final class PageRunner {
+    public let automaton: Automaton
+    public let mpu: MPU
+    let program: RunnableProgram
+    let native: NativeFunction?
+    let nativeEntry: NativeFunction.Entry?
+    let zeroRun: ZeroPageResult?
+    let state: UnsafeMutablePointer<UInt64>
+
+    /// Prepares `automaton` under `timing`. `.automatic` falls back to the interpreter when the
+    /// code cannot be compiled; `.compiled` throws then.
+    public init(_ automaton: Automaton, timing: TimingModel, engine: Engine = .automatic,
+                reuseZeroPageRuns: Bool = true) throws(NativeCompileError) {
+        self.automaton = automaton
+        mpu = MPU(timing: timing)
+        program = automaton.runnable
+        switch engine {
+        case .interpreter: native = nil
+        case .automatic: native = try? automaton.compiled()
+        case .compiled: native = try automaton.compiled()
+        }
+        nativeEntry = native?.entry
+        zeroRun = reuseZeroPageRuns ? automaton.zeroPageResult(timing: timing) : nil
+        state = .allocate(capacity: NativeCode.Layout.size / 8)
+        mpu.prepare(nativeState: state)
+    }
+
+    deinit { state.deallocate() }
+
+    /// Whether compiled code runs this automaton.
+    public var isCompiled: Bool { native != nil }
+
+    /// Whether zero pages reuse one run.
+    public var reusesZeroPageRuns: Bool { zeroRun != nil }
+
+    /// Runs over the 4 KiB `page` at `pageAddress`; alerts are appended to `alerts`.
+    /// `pageIsZero` (from `isZeroPage`) lets a zero page reuse the stored run; pass false
+    /// when unknown.
+    public func run(page: UnsafeRawPointer, pageAddress: UInt64, pageIsZero: Bool, alerts: inout [Alert]) -> RunResult {
+        if pageIsZero, let reused = zeroRun {
+            alerts += reused.alerts
+            return reused.run
+        }
+        if let entry = nativeEntry {
+            return mpu.run(program, native: entry, state: state, page: page, pageAddress: pageAddress, alerts: &alerts)
+        }
+        return mpu.interpret(program, page: page, pageAddress: pageAddress, alerts: &alerts)
+    }
+}
