@@ -41,6 +41,7 @@ public struct Lexer: Sendable {
     }
 
     static let twoCharacterOperators: Set<String> = ["<<", ">>", "==", "!=", "<=", ">=", "&&", "||"]
+    static let twoCharacterStarts: Set<Unicode.Scalar> = Set(twoCharacterOperators.map { $0.unicodeScalars.first! })
     static let singleCharacterPunctuation: Set<Unicode.Scalar> = [",", ":", "$", "(", ")", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!", "=", "<", ">", "[", "]"]
 
     public func tokenize(_ line: String) -> Result<[Token], LexError> {
@@ -49,8 +50,18 @@ public struct Lexer: Sendable {
         var tokens: [Token] = []
         var i = 0
 
+        // Element by element: this runs at every token, so it must not allocate.
         func startsComment(at index: Int) -> Bool {
-            prefixes.contains { p in index + p.count <= s.count && Array(s[index..<(index + p.count)]) == p }
+            prefixes.contains { p in index + p.count <= s.count && p.indices.allSatisfy { s[index + $0] == p[$0] } }
+        }
+
+        /// Identifiers and numbers are ASCII: their text is built byte by byte (the generic
+        /// scalar-view conversion was most of the lexer's time).
+        func ascii(_ range: Range<Int>) -> String {
+            String(unsafeUninitializedCapacity: range.count) { buffer in
+                for (k, index) in range.enumerated() { buffer[k] = UInt8(truncatingIfNeeded: s[index].value) }
+                return range.count
+            }
         }
 
         while i < s.count {
@@ -60,10 +71,10 @@ public struct Lexer: Sendable {
             let start = i
             if isIdentifierStart(c) {
                 while i < s.count && isIdentifierContinue(s[i]) { i += 1 }
-                tokens.append(Token(kind: .identifier(String(String.UnicodeScalarView(s[start..<i]))), column: start + 1, length: i - start))
-            } else if c.properties.numericType != nil && c.isASCII {
+                tokens.append(Token(kind: .identifier(ascii(start..<i)), column: start + 1, length: i - start))
+            } else if c >= "0" && c <= "9" {
                 while i < s.count && (isIdentifierContinue(s[i])) { i += 1 }
-                let text = String(String.UnicodeScalarView(s[start..<i]))
+                let text = ascii(start..<i)
                 if numericLocalLabels, let last = text.last, last == "b" || last == "f", text.count > 1, text.dropLast().allSatisfy(\.isASCIIDigit) {
                     tokens.append(Token(kind: .identifier(text), column: start + 1, length: i - start))
                     continue
@@ -109,7 +120,7 @@ public struct Lexer: Sendable {
                     }
                 }
                 tokens.append(Token(kind: .string(String(text)), column: start + 1, length: i - start))
-            } else if i + 1 < s.count, Lexer.twoCharacterOperators.contains(String(String.UnicodeScalarView([c, s[i + 1]]))) {
+            } else if i + 1 < s.count, Lexer.twoCharacterStarts.contains(c), Lexer.twoCharacterOperators.contains(String(String.UnicodeScalarView([c, s[i + 1]]))) {
                 tokens.append(Token(kind: .punctuation(String(String.UnicodeScalarView([c, s[i + 1]]))), column: start + 1, length: 2))
                 i += 2
             } else if Lexer.singleCharacterPunctuation.contains(c) {

@@ -47,6 +47,9 @@ public final class Checker: BusDevice {
         var slot: Slot
         var wordMode: Bool
     }
+    /// In front of `runners`, without hashing: the list's runners (for the current MODE) by
+    /// index, then the single START's; nil where a write may have changed them.
+    var cachedRunners = [PageRunner?](repeating: nil, count: Checker.listCapacity + 1)
 
     public private(set) var status: UInt32 = 0
     public private(set) var interruptEnable: UInt32 = 0
@@ -80,7 +83,7 @@ public final class Checker: BusDevice {
         public var cycle: UInt64
         /// Its automaton: the list index (0 for a single START).
         public var source: UInt32
-        /// MPU cycles from the START to the `int` (page fetch and earlier runs included).
+        /// MPU cycles from the first run's start to the `int` (earlier runs included).
         var due: UInt64
     }
     /// The START in progress: its alerts, the next to enter the FIFO, and the release's timing.
@@ -88,6 +91,12 @@ public final class Checker: BusDevice {
     var queued: [QueuedAlert] = []
     var nextQueued = 0
     var totalCycles: UInt64 = 0
+    /// The START's page fetch: its events come that much later.
+    var fetchCycles: UInt64 = 0
+    /// Works out the list's runs on the next pages ahead of time (created at the first
+    /// START_LIST); `plan` names the list as it stands, bumped when it may have changed.
+    var runAhead: RunAhead?
+    var plan = 0
     var startedAt: UInt64 = 0
     /// LM32 cycles lost to stalls on a full FIFO so far; the cycle the MPU stalled at, if it is.
     var stalled: UInt64 = 0
@@ -116,6 +125,8 @@ public final class Checker: BusDevice {
         self.clock = clock
     }
 
+    deinit { runAhead?.stop() }
+
     /// Line 12: an alert waiting (bit 0 of IRQ_ENABLE) or a finished run (bit 1).
     public var interruptLevel: Bool {
         (status & Self.alert != 0 && interruptEnable & 1 != 0) || (status & Self.done != 0 && interruptEnable & 2 != 0)
@@ -133,7 +144,7 @@ public final class Checker: BusDevice {
     /// The LM32 cycle of the next change the firmware could see (an alert or the end).
     public var nextEvent: UInt64? {
         guard running, stalledSince == nil else { return nil }
-        let target = nextQueued < queued.count ? queued[nextQueued].due : totalCycles
+        let target = nextQueued < queued.count ? fetchCycles + queued[nextQueued].due : totalCycles
         return startedAt + stalled + lm32Cycles(target)
     }
 
@@ -177,6 +188,21 @@ public final class Checker: BusDevice {
         return runner
     }
 
+    /// The runner of list entry `index`, or of the single START (index `listCapacity`).
+    @inline(__always)
+    func runner(at index: Int) -> PageRunner {
+        if let runner = cachedRunners[index] { return runner }
+        let runner = runner(for: index < Self.listCapacity ? list[index] : single, wordMode: mode == 1)
+        cachedRunners[index] = runner
+        return runner
+    }
+
+    func forgetRunners(program: Bool = false) {
+        for index in cachedRunners.indices { cachedRunners[index] = nil }
+        plan += 1
+        if program && !runners.isEmpty { runners.removeAll() }
+    }
+
     /// START (one automaton: `single`) or START_LIST (the first `listCount` of `list`).
     func start(list fromList: Bool, at now: UInt64) {
         guard !running else { status |= Self.error; return }
@@ -190,35 +216,33 @@ public final class Checker: BusDevice {
         // In page mode the page crosses PCIe into the MPU's page buffer before the first run
         // (every event comes that much later), unless the buffer holds it already: the
         // automata of one page share one fetch, as in the direct scanner's accounting.
-        var cycles: UInt64 = 0
+        fetchCycles = 0
         if count > 0 {
-            cycles = !wordMode && bufferedPage != page ? UInt64(timing.pageFetchCycles) : 0
+            fetchCycles = !wordMode && bufferedPage != page ? UInt64(timing.pageFetchCycles) : 0
             bufferedPage = wordMode ? nil : page
         }
-        queued.removeAll(keepingCapacity: true)
-        nextQueued = 0
-        pendingInstructions = 0
-        pendingHostReads = 0
-        pendingFaultedRuns = 0
-        pendingFault = nil
-        var zero: Bool?
-        for index in 0..<count {
-            let runner = runner(for: fromList ? list[index] : single, wordMode: wordMode)
-            if runner.reusesZeroPageRuns && zero == nil { zero = isZeroPage(bytes) }
-            scratch.removeAll(keepingCapacity: true)
-            let result = runner.run(page: bytes, pageAddress: page, pageIsZero: zero ?? false, alerts: &scratch)
-            for alert in scratch where alert.value != 0 {
-                queued.append(QueuedAlert(value: alert.value, cycle: alert.cycle, source: UInt32(fromList ? index : 0), due: cycles + alert.cycle))
-            }
-            cycles += result.cycles
-            pendingInstructions += result.instructions
-            pendingHostReads += result.hostReads
-            if let fault = result.fault {
-                pendingFaultedRuns += 1
-                pendingFault = fault
-            }
+        func workOut() -> PageOutcome {
+            PageOutcome(count: count, runner: { runner(at: fromList ? $0 : Self.listCapacity) }, source: { UInt32(fromList ? $0 : 0) },
+                        page: bytes, address: page, scratch: &scratch)
         }
-        totalCycles = cycles
+        let outcome: PageOutcome
+        if fromList && count > 0 {
+            let runAhead = self.runAhead ?? RunAhead(host: host)
+            self.runAhead = runAhead
+            outcome = runAhead.take(page: page, plan: plan) ?? workOut()
+            runAhead.foresee(after: page, rangeStart: range.physicalStart, rangeEnd: range.physicalEnd, rangeBase: range.bytes, plan: {
+                RunAhead.Plan(id: plan, runners: (0..<count).map { PageRunner(sharing: runner(at: $0)) })
+            }, id: plan)
+        } else {
+            outcome = workOut()
+        }
+        queued = outcome.alerts
+        nextQueued = 0
+        pendingInstructions = outcome.instructions
+        pendingHostReads = outcome.hostReads
+        pendingFaultedRuns = outcome.faultedRuns
+        pendingFault = outcome.lastFault
+        totalCycles = fetchCycles + outcome.cycles
         running = true
         startedAt = now
         stalled = 0
@@ -316,26 +340,45 @@ public final class Checker: BusDevice {
             if value & 2 != 0 { start(list: true, at: now) }
         case 0x04: status &= ~(value & (Self.done | Self.fault | Self.error))
         case 0x08: interruptEnable = value & 3
-        case 0x0c: mode = value & 1
+        case 0x0c:
+            if mode != value & 1 { forgetRunners() }
+            mode = value & 1
         case 0x10: page = (page & 0xffff_ffff_0000_0000) | UInt64(value & ~0xfff)
         case 0x14: page = (page & 0xffff_ffff) | UInt64(value) << 32
-        case 0x18: single.entry = Self.instructionOffset(value)
+        case 0x18:
+            single.entry = Self.instructionOffset(value)
+            cachedRunners[Self.listCapacity] = nil
         case 0x1c: programAddress = value % UInt32(Self.programBytes) & ~3
         case 0x20:
             let at = Int(programAddress)
             for k in 0..<4 { program[at + k] = UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * k)) }
             programAddress = (programAddress &+ 4) % UInt32(Self.programBytes)
-            if !runners.isEmpty { runners.removeAll() }
+            forgetRunners(program: true)
         case 0x24, 0x28, 0x30, 0x34, 0x38, 0x3c, 0x40, 0x44, 0x4c, 0x50, 0x54, 0x58, 0x5c, 0x64, 0x68, 0x6c, 0x70, 0x8c, 0x90: break   // read-only
         case 0x2c: pop(at: now)
         case 0x48: rangeSelect = value
-        case 0x60: single.base = Self.instructionOffset(value)
-        case 0x74: single.length = Self.instructionOffset(value)
-        case 0x78: listCount = min(value, UInt32(Self.listCapacity))
+        case 0x60:
+            single.base = Self.instructionOffset(value)
+            cachedRunners[Self.listCapacity] = nil
+        case 0x74:
+            single.length = Self.instructionOffset(value)
+            cachedRunners[Self.listCapacity] = nil
+        case 0x78:
+            listCount = min(value, UInt32(Self.listCapacity))
+            plan += 1
         case 0x7c: listSelect = value % UInt32(Self.listCapacity)
-        case 0x80: selectedSlot.base = Self.instructionOffset(value)
-        case 0x84: selectedSlot.entry = Self.instructionOffset(value)
-        case 0x88: selectedSlot.length = Self.instructionOffset(value)
+        case 0x80:
+            selectedSlot.base = Self.instructionOffset(value)
+            cachedRunners[Int(listSelect)] = nil
+            plan += 1
+        case 0x84:
+            selectedSlot.entry = Self.instructionOffset(value)
+            cachedRunners[Int(listSelect)] = nil
+            plan += 1
+        case 0x88:
+            selectedSlot.length = Self.instructionOffset(value)
+            cachedRunners[Int(listSelect)] = nil
+            plan += 1
         default: return false
         }
         return true

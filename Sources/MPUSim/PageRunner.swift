@@ -6,7 +6,8 @@ import MPUISA
 /// interpreter. For callers that drive the MPU one page at a time (the SoC's checker); the
 /// scanner does the same per chunk with state shared between its threads.
 ///
-/// Not thread-safe: it owns the compiled code's scratch state.
+/// Not thread-safe: it owns the compiled code's scratch state (`init(sharing:)` makes one
+/// for another thread).
 public final class PageRunner {
     public let automaton: Automaton
     public let mpu: MPU
@@ -30,6 +31,19 @@ public final class PageRunner {
         }
         nativeEntry = native?.entry
         zeroRun = reuseZeroPageRuns ? automaton.zeroPageResult(timing: timing) : nil
+        state = .allocate(capacity: NativeCode.Layout.size / 8)
+        mpu.prepare(nativeState: state)
+    }
+
+    /// Another runner of the same prepared automaton (nothing compiled or traced again), with
+    /// its own scratch state: one per thread.
+    public init(sharing other: PageRunner) {
+        automaton = other.automaton
+        mpu = other.mpu
+        program = other.program
+        native = other.native
+        nativeEntry = other.nativeEntry
+        zeroRun = other.zeroRun
         state = .allocate(capacity: NativeCode.Layout.size / 8)
         mpu.prepare(nativeState: state)
     }

@@ -5,7 +5,7 @@ import MPUISA
 /// A run depends only on the page's bytes and on r15 (the page's address); every other
 /// register starts at zero. On a zero page the bytes are the same for every page, so if the
 /// run never reads r15's initial value, every zero page gives the same run: the same path,
-/// counts, cycles and alerts. That is checked on the actual path, from a trace: walking the
+/// counts, cycles and alerts. That is checked on the actual path of a zero-page run: walking the
 /// executed instructions, a read of r15 before a plain write has replaced it makes the result
 /// address-dependent, and such an automaton keeps running on each zero page. Real memory is
 /// often half zero pages (free memory), so this saves most of a scan's work, exactly.
@@ -14,27 +14,47 @@ struct ZeroPageResult: Sendable {
     var alerts: [Alert]
 }
 
+/// Notes each instruction the first time it runs, in that order: whether a run reads r15
+/// before replacing it depends only on those first executions (a later one of the same
+/// instruction comes after the earliest replacement if its first one did).
+struct FirstExecutions: ExecutionObserver {
+    var seen: [Bool]
+    var order: [Int] = []
+    init(instructionCount: Int) { seen = Array(repeating: false, count: instructionCount) }
+    mutating func willExecute(pc: Int, cycle: UInt64, registers: UnsafePointer<UInt64>) {
+        let index = pc / InstructionSet.instructionBytes
+        if index < seen.count && !seen[index] {
+            seen[index] = true
+            order.append(pc)
+        }
+    }
+    mutating func didReadHost(offset: UInt64, bytes: Int, value: UInt64) {}
+    mutating func didExecute(pc: Int, cycle: UInt64, registers: UnsafePointer<UInt64>) {}
+}
+
 extension Automaton {
     func zeroPageResult(timing: TimingModel) -> ZeroPageResult? {
         let zeros = [UInt8](repeating: 0, count: InstructionSet.pageBytes)
-        let (run, alerts, steps) = zeros.withUnsafeBytes { MPU(timing: timing).trace(self, page: $0.baseAddress!, pageAddress: 0) }
-        // A faulting instruction is not in the trace (and its fault may name r15's value).
+        var observer = FirstExecutions(instructionCount: instructionCount)
+        var alerts: [Alert] = []
+        let run = zeros.withUnsafeBytes {
+            MPU(timing: timing).run(self, page: $0.baseAddress!, pageAddress: 0, alerts: &alerts, observer: &observer)
+        }
+        // A faulting instruction's fault may name r15's value.
         guard run.fault == nil else { return nil }
-        var replaced = false
-        for step in steps {
-            guard let instruction = instruction(at: step.pc) else { return nil }
+        for pc in observer.order {
+            guard let instruction = instruction(at: pc) else { return nil }
             for (register, spec) in zip(instruction.registers, instruction.registerSpecs) where register.number == 15 {
                 switch spec.role {
-                case .source, .target, .pageOffset, .accumulator:
-                    if !replaced { return nil }
-                case .destination:
-                    break
+                case .source, .target, .pageOffset, .accumulator: return nil
+                case .destination: break
                 }
             }
-            // A plain write replaces the whole register (a sub-register write keeps the rest).
+            // A plain write replaces the whole register (a sub-register write keeps the rest):
+            // from here on nothing depends on the address.
             if let index = instruction.registerSpecs.firstIndex(where: { $0.role == .destination || $0.role == .accumulator }),
                instruction.registers[index].number == 15, instruction.registers[index].slot == nil {
-                replaced = true
+                break
             }
         }
         return ZeroPageResult(run: run, alerts: alerts)
