@@ -96,6 +96,7 @@
     .equ REC_CYCLE_LO_SAVED, 0x68         # the alert's cycle, read before it leaves the FIFO
     .equ REC_CYCLE_HI_SAVED, 0x6c
     .equ AUTOMATA, 0x100                  # per automaton (16 bytes): base, entry, alert values, their count
+    .equ CRC_TABLE, 0x800                 # 256 words: the FCS's CRC-32, a byte at a time
     .equ STACK_TOP, 0x40100000
 
     .text
@@ -137,6 +138,7 @@ reset:
     sw (r23+FAULTS), r0
     sw (r23+SEQUENCE), r0
     sw (r23+TX_WAITS), r0
+    calli crc32_table
     mvhi r1, hi(banner)
     ori r1, r1, lo(banner)
     calli puts
@@ -613,15 +615,34 @@ sum16:                                    # r1: the folded one's-complement sum 
 3:  mv r1, r3
     ret
 
-crc32:                                    # r1: CRC-32 (IEEE 802.3) of r2 bytes at r1
-    mv r4, r1
+crc32:                                    # r1: CRC-32 (IEEE 802.3) of r2 bytes at r1, a byte at
+    mv r4, r1                             # a time through the table (r2-r5 used)
     add r5, r1, r2
     mvi r1, -1
-    mvhi r3, 0xedb8
-    ori r3, r3, 0x8320
-1:  be r4, r5, 4f
+    mvhi r3, hi(VARS)
+    ori r3, r3, CRC_TABLE
+1:  be r4, r5, 2f
     lbu r2, (r4+0)
+    xor r2, r2, r1
+    andi r2, r2, 0xff
+    sli r2, r2, 2
+    add r2, r2, r3
+    lw r2, (r2+0)
+    srui r1, r1, 8
     xor r1, r1, r2
+    addi r4, r4, 1
+    bi 1b
+2:  not r1, r1
+    ret
+
+crc32_table:                              # the table of crc32: entry n is n's CRC remainder,
+    mvhi r6, hi(VARS)                     # bit by bit (r1-r8 used)
+    ori r6, r6, CRC_TABLE
+    mvhi r3, 0xedb8                       # the reflected polynomial
+    ori r3, r3, 0x8320
+    mvi r4, 0
+    mvi r5, 256
+1:  mv r1, r4
     mvi r8, 8
 2:  andi r2, r1, 1
     srui r1, r1, 1
@@ -629,9 +650,10 @@ crc32:                                    # r1: CRC-32 (IEEE 802.3) of r2 bytes 
     xor r1, r1, r3
 3:  addi r8, r8, -1
     bne r8, r0, 2b
+    sw (r6+0), r1
+    addi r6, r6, 4
     addi r4, r4, 1
-    bi 1b
-4:  not r1, r1
+    bne r4, r5, 1b
     ret
 
 # Console helpers (r1 in; r2-r5 used).

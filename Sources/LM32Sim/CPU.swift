@@ -48,21 +48,38 @@ public final class LM32CPU {
     /// IE: bit 0 IE, bit 1 EIE (IE saved on an exception), bit 2 BIE (saved on a debug exception).
     public var ie: UInt32 = 0 { didSet { updateAttention() } }
     public var im: UInt32 = 0 { didSet { updateAttention() } }
-    /// Pending interrupts, latched: a line sets its bit, software clears it by writing 1.
-    public var ip: UInt32 = 0 { didSet { updateAttention() } }
+    /// Pending interrupts, latched: a line sets its bit, software clears it by writing 1 (a
+    /// line still driven sets it again at once, as it would before the next instruction).
+    public var ip: UInt32 = 0 {
+        didSet {
+            if ip & interruptLines != interruptLines { ip |= interruptLines }
+            updateAttention()
+        }
+    }
     public var eba: UInt32
     public var deba: UInt32
     /// DC: bit 0 single step, bit 1 route every exception to DEBA, bits 2-9 watchpoint modes.
     public var dc: UInt32 = 0 { didSet { updateAttention() } }
-    public var breakpoints = [UInt32](repeating: 0, count: 4) { didSet { updateAttention() } }
+    public var breakpoints = [UInt32](repeating: 0, count: 4) {
+        didSet {
+            breakpointsSet = breakpoints.contains { $0 & 1 != 0 }
+            updateAttention()
+        }
+    }
+    var breakpointsSet = false
     public var watchpoints = [UInt32](repeating: 0, count: 4)
     public var jtx: UInt32 = 0
     public var jrx: UInt32 = 0
     /// CC, the cycle counter.
     public var cycles: UInt64 = 0
     public var instructions: UInt64 = 0
-    /// Interrupt lines as devices drive them; latched into IP before each instruction.
-    public var interruptLines: UInt32 = 0 { didSet { updateAttention() } }
+    /// Interrupt lines as devices drive them; latched into IP (at once: the same as before
+    /// each instruction, since IP only changes through its setter).
+    public var interruptLines: UInt32 = 0 {
+        didSet {
+            if ip & interruptLines != interruptLines { ip |= interruptLines } else { updateAttention() }
+        }
+    }
     /// The last exception taken (kept until the next one), for debuggers and tests.
     public private(set) var lastException: LM32Exception?
     /// How many exceptions have been taken: single-stepping stops only after a step that
@@ -91,8 +108,8 @@ public final class LM32CPU {
     var code = CodeView.none
     var dataOwner: Memory?
     var data = DataView.none
-    /// Whether a line is driven, an interrupt may be due, a breakpoint is set or single-stepping
-    /// is on: the only cases where `step` must look before fetching.
+    /// Whether an interrupt is due, a breakpoint is set or single-stepping is on: the only
+    /// cases where `step` must look before fetching.
     var attention = false
 
     struct CodeView {
@@ -122,9 +139,7 @@ public final class LM32CPU {
     }
 
     func updateAttention() {
-        // Driven lines must be latched into IP even while interrupts are disabled.
-        attention = interruptLines != 0 || (ie & 1 != 0 && ip & im != 0) || dc & 1 != 0
-            || breakpoints[0] & 1 != 0 || breakpoints[1] & 1 != 0 || breakpoints[2] & 1 != 0 || breakpoints[3] & 1 != 0
+        attention = (ie & 1 != 0 && ip & im != 0) || dc & 1 != 0 || breakpointsSet
     }
 
     /// docs/timing.md, "LM32": the pipeline facts of the reference sheet.
@@ -267,13 +282,12 @@ public final class LM32CPU {
     @inline(__always)
     func stepInline() -> LM32Stop? {
         if attention {
-            ip |= interruptLines
             if ie & 1 != 0 && ip & im != 0 {
                 cycles &+= 1
                 raise(.interrupt, address: pc)
                 return nil
             }
-            for breakpoint in breakpoints where breakpoint & 1 != 0 && breakpoint & ~3 == pc {
+            for breakpoint in breakpoints where breakpointsSet && breakpoint & 1 != 0 && breakpoint & ~3 == pc {
                 cycles &+= 1
                 raise(.breakpoint, address: pc)
                 return nil
