@@ -9,8 +9,10 @@
 #      Ethernet, the end of the page's runs is counted; then back to step 3.
 #
 # Build: lm32as firmware/eric.S -o eric-firmware.elf (eric builds it itself).
-# Registers: r1-r10 scratch (helpers and the interrupt handler use them; the handler saves
-# them), r11-r25 the scan loop's state, sp the stack in RAM.
+# Registers: r1-r10 scratch (helpers use them; the interrupt handler saves those it uses),
+# r12 and r20 the interrupt handler's own, the others up to r25 the scan loop's state (r11 the
+# checker and r23 the variables, which the handler reads too), sp the stack in RAM.
+# Interrupts are enabled only while the loop sleeps waiting for the MPU.
 
     .equ UART, 0xe0000000
     .equ SYSCTL, 0xe0001000
@@ -184,19 +186,20 @@ range_loop:
     calli puthex
     calli newline
 
-# 3. The next page: while a whole page remains in the range.
+# 3. The next page: r16:r15 becomes the last whole page's address (the end less a page;
+#    none if the end is below 4 KiB), and the loop runs while the page is not above it.
+    cmpgeui r2, r15, PAGE_SIZE            # no borrow from the high word
+    bne r2, r0, 1f
+    be r16, r0, next_range
+    addi r16, r16, -1
+1:  addi r15, r15, -PAGE_SIZE
 page_loop:
     bgu r14, r16, next_range
-    bne r14, r16, page_fits               # higher end word: a whole page remains
-    bgeu r13, r15, next_range
-    sub r2, r15, r13
-    cmpgeui r2, r2, PAGE_SIZE
-    be r2, r0, next_range
+    bne r14, r16, page_fits               # a lower high word: below the last page
+    bgu r13, r15, next_range
 page_fits:
     sw (r11+PAGE_LO), r13
     sw (r11+PAGE_HI), r14
-    sw (r23+CURRENT_PAGE_LO), r13
-    sw (r23+CURRENT_PAGE_HI), r14
 
 # 4. Run every automaton on it (the checker's list, set up by load_automata).
     sw (r23+RUN_DONE), r0
@@ -334,65 +337,60 @@ load_automata:
     ret
 
 # The interrupt handler: report every alert waiting, then note the end of the page's runs.
-# The common case (the end, no alert) saves only the five registers it uses.
+# The common case (the end, no alert) touches only r12 and r20, which are the handler's own,
+# and r11 and r23, which it only reads: it saves nothing.
 interrupt:
-    addi sp, sp, -20
-    sw (sp+4), r2
-    sw (sp+8), r3
-    sw (sp+12), r4
-    sw (sp+16), r5
-    sw (sp+20), r6
-    mvhi r4, hi(CHECKER)
-    ori r4, r4, lo(CHECKER)
-    lw r2, (r4+STATUS)
-    andi r3, r2, ALERT
-    bne r3, r0, take_alerts
-check_done:                               # r2: STATUS, r4: the checker
-    andi r3, r2, DONE
-    be r3, r0, 1f
-    mvhi r5, hi(VARS)
-    lw r3, (r4+CYCLES_LO)                 # MPU cycles, a 64-bit sum
-    lw r6, (r5+MPU_CYCLES_LO)
-    add r3, r3, r6
-    cmpgu r6, r6, r3                      # the carry
-    sw (r5+MPU_CYCLES_LO), r3
-    lw r3, (r4+CYCLES_HI)
-    add r6, r6, r3
-    lw r3, (r5+MPU_CYCLES_HI)
-    add r6, r6, r3
-    sw (r5+MPU_CYCLES_HI), r6
-    lw r3, (r4+FAULTED_RUNS)
-    lw r6, (r5+FAULTS)
-    add r6, r6, r3
-    sw (r5+FAULTS), r6
-    mvi r3, DONE | FAULT | ERROR
-    sw (r4+STATUS), r3                    # acknowledge
-    mvi r3, 1
-    sw (r5+RUN_DONE), r3
-1:  mvi r3, CHECKER_IRQ
-    wcsr IP, r3
-    lw r2, (sp+4)
-    lw r3, (sp+8)
-    lw r4, (sp+12)
-    lw r5, (sp+16)
-    lw r6, (sp+20)
-    addi sp, sp, 20
+    lw r12, (r11+STATUS)
+    andi r20, r12, ALERT
+    bne r20, r0, take_alerts
+check_done:                               # r12: STATUS
+    andi r20, r12, DONE
+    be r20, r0, 1f
+    lw r12, (r11+CYCLES_LO)               # MPU cycles, a 64-bit sum
+    lw r20, (r23+MPU_CYCLES_LO)
+    add r12, r12, r20
+    sw (r23+MPU_CYCLES_LO), r12
+    cmpgu r12, r20, r12                   # the carry
+    lw r20, (r23+MPU_CYCLES_HI)
+    add r12, r12, r20
+    lw r20, (r11+CYCLES_HI)
+    add r12, r12, r20
+    sw (r23+MPU_CYCLES_HI), r12
+    lw r12, (r11+FAULTED_RUNS)
+    lw r20, (r23+FAULTS)
+    add r20, r20, r12
+    sw (r23+FAULTS), r20
+    mvi r12, DONE | FAULT | ERROR
+    sw (r11+STATUS), r12                  # acknowledge
+    mvi r12, 1
+    sw (r23+RUN_DONE), r12
+1:  mvi r12, CHECKER_IRQ
+    wcsr IP, r12
     eret
 
-# Part of the handler: reporting needs the other scratch registers and ra too.
+# Part of the handler: reporting needs the scratch registers and ra, so it saves them.
 take_alerts:
-    addi sp, sp, -24
+    addi sp, sp, -44
     sw (sp+4), r1
-    sw (sp+8), r7
-    sw (sp+12), r8
-    sw (sp+16), r9
-    sw (sp+20), r10
-    sw (sp+24), ra
+    sw (sp+8), r2
+    sw (sp+12), r3
+    sw (sp+16), r4
+    sw (sp+20), r5
+    sw (sp+24), r6
+    sw (sp+28), r7
+    sw (sp+32), r8
+    sw (sp+36), r9
+    sw (sp+40), r10
+    sw (sp+44), ra
+    lw r2, (r11+PAGE_LO)                  # the page the alerts are about
+    sw (r23+CURRENT_PAGE_LO), r2
+    lw r2, (r11+PAGE_HI)
+    sw (r23+CURRENT_PAGE_HI), r2
 1:  mvhi r8, hi(CHECKER)                  # (again each time: report uses r1-r8)
     ori r8, r8, lo(CHECKER)
     mvhi r9, hi(VARS)
-    lw r2, (r8+STATUS)
-    andi r3, r2, ALERT
+    lw r12, (r8+STATUS)
+    andi r3, r12, ALERT
     be r3, r0, 2f
     lw r10, (r8+ALERT_LO)
     lw r4, (r8+ALERT_SOURCE)
@@ -404,14 +402,18 @@ take_alerts:
     sw (r8+ALERT_POP), r0
     calli report
     bi 1b
-2:  mv r4, r8
-    lw r1, (sp+4)
-    lw r7, (sp+8)
-    lw r8, (sp+12)
-    lw r9, (sp+16)
-    lw r10, (sp+20)
-    lw ra, (sp+24)
-    addi sp, sp, 24
+2:  lw r1, (sp+4)
+    lw r2, (sp+8)
+    lw r3, (sp+12)
+    lw r4, (sp+16)
+    lw r5, (sp+20)
+    lw r6, (sp+24)
+    lw r7, (sp+28)
+    lw r8, (sp+32)
+    lw r9, (sp+36)
+    lw r10, (sp+40)
+    lw ra, (sp+44)
+    addi sp, sp, 44
     bi check_done
 
 # "ALERT page 0x<page> automaton 0x<index> value 0x<value>" for the value in r10; r9: VARS.
