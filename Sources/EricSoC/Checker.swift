@@ -150,6 +150,7 @@ public final class Checker: BusDevice {
 
     /// Brings the START in progress up to LM32 cycle `now`.
     public func update(at now: UInt64) {
+        guard running || !fifo.isEmpty || status & Self.alert != 0 else { return }
         while let due = nextEvent, due <= now {
             if nextQueued < queued.count {
                 if fifo.count < fifoDepth {

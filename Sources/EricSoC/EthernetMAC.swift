@@ -21,7 +21,9 @@ public final class EthernetMAC: BusDevice {
     public let buffers: Memory
     public private(set) var setup: UInt32 = 0
     public private(set) var mdio: UInt32 = 0
-    public private(set) var slotStates: [UInt32] = [0, 0]
+    public private(set) var slotStates: [UInt32] = [0, 0] {
+        didSet { receiveLevel = slotStates.contains(2) }
+    }
     public private(set) var slotCounts: [UInt32] = [0, 0]
     /// Frames the firmware asked to send that were malformed (count, preamble or FCS): not
     /// sent, but counted and reported, never silently lost.
@@ -50,7 +52,8 @@ public final class EthernetMAC: BusDevice {
     /// Whether a frame is still on the wire.
     public var busy: Bool { clock() < busyUntil }
 
-    public var receiveLevel: Bool { slotStates.contains(2) }
+    /// Line 10: a slot holds a received frame (kept with the slots: asked on every access).
+    public private(set) var receiveLevel = false
 
     /// A frame from the network (without preamble or FCS): into the first LOADED slot, laid out
     /// as the hardware does (preamble, frame padded to 60 bytes, FCS little-endian).

@@ -66,10 +66,10 @@ public final class SoC {
         try bus.attach(ethernet.buffers, at: Address.ethernetBuffers, size: UInt32(ethernet.buffers.count), name: "ethernet buffers")
         // Every register access may change a line: the lines follow at once, so an interrupt
         // the firmware just cleared at its source is not latched again from a stale level.
-        try bus.attach(LineWatcher(uart) { [unowned self] in self.refreshLines() }, at: Address.uart, size: 0x1000, name: "uart")
-        try bus.attach(LineWatcher(sysctl) { [unowned self] in self.refreshLines() }, at: Address.sysctl, size: 0x1000, name: "sysctl")
-        try bus.attach(LineWatcher(ethernet) { [unowned self] in self.refreshLines() }, at: Address.ethernet, size: 0x1000, name: "ethernet")
-        try bus.attach(LineWatcher(checker) { [unowned self] in self.refreshLines() }, at: Address.checker, size: 0x1000, name: "checker")
+        try bus.attach(LineWatcher(uart, soc: self), at: Address.uart, size: 0x1000, name: "uart")
+        try bus.attach(LineWatcher(sysctl, soc: self), at: Address.sysctl, size: 0x1000, name: "sysctl")
+        try bus.attach(LineWatcher(ethernet, soc: self), at: Address.ethernet, size: 0x1000, name: "ethernet")
+        try bus.attach(LineWatcher(checker, soc: self), at: Address.checker, size: 0x1000, name: "checker")
         try bus.load(firmware)
     }
 
@@ -102,7 +102,9 @@ public final class SoC {
         if ethernet.receiveLevel { levels |= 1 << UInt32(EthernetMAC.receiveLine) }
         if checker.interruptLevel { levels |= 1 << UInt32(Checker.interruptLine) }
         var pulses: UInt32 = 0
-        for line in sysctl.poll(at: now) { pulses |= 1 << UInt32(line) }
+        if sysctl.anyTimerEnabled {
+            for line in sysctl.poll(at: now) { pulses |= 1 << UInt32(line) }
+        }
         if ethernet.transmitPulse {
             pulses |= 1 << UInt32(EthernetMAC.transmitLine)
             ethernet.transmitPulse = false
@@ -150,8 +152,8 @@ public final class SoC {
         while left > 0 {
             refreshLines()
             if sysctl.shutdownRequested { return .shutdown }
+            // (Sleeping ends with the lines refreshed: no refresh needed before running.)
             guard sleepIfIdle() else { return .asleep }
-            refreshLines()
             let before = cpu.instructions
             let stop = cpu.run(budget: min(left, 1 << 20), untilCycle: nextEvent)
             left -= min(left, max(cpu.instructions - before, 1))
@@ -162,21 +164,24 @@ public final class SoC {
     }
 }
 
-/// A device whose accesses are followed by a callback (the SoC refreshes its lines).
+/// A device whose accesses are followed by a refresh of the SoC's lines.
 final class LineWatcher: BusDevice {
     let device: BusDevice
-    let changed: () -> Void
-    init(_ device: BusDevice, changed: @escaping () -> Void) {
+    /// The SoC owns the bus that owns this watcher: it outlives it (unowned(unsafe): no
+    /// reference counting on every device access).
+    unowned(unsafe) let soc: SoC
+    let waitStates: Int
+    init(_ device: BusDevice, soc: SoC) {
         self.device = device
-        self.changed = changed
+        self.soc = soc
+        waitStates = device.waitStates
     }
-    var waitStates: Int { device.waitStates }
     func read(_ offset: UInt32, size: Int) -> UInt32? {
-        defer { changed() }
+        defer { soc.refreshLines() }
         return device.read(offset, size: size)
     }
     func write(_ offset: UInt32, size: Int, value: UInt32) -> Bool {
-        defer { changed() }
+        defer { soc.refreshLines() }
         return device.write(offset, size: size, value: value)
     }
 }

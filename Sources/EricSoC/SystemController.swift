@@ -23,7 +23,12 @@ public final class SystemController: BusDevice {
         var enabled: Bool { control & 1 != 0 }
     }
 
-    public private(set) var timers = [Timer(), Timer()]
+    public private(set) var timers = [Timer(), Timer()] {
+        didSet { anyTimerEnabled = timers[0].enabled || timers[1].enabled }
+    }
+    /// Asked on every device access: with both timers stopped (the usual case) there is
+    /// nothing to compute.
+    private(set) var anyTimerEnabled = false
     public let clockFrequency: UInt32
     public let gpioIn: UInt32
     public private(set) var gpioOut: UInt32 = 0
@@ -65,7 +70,7 @@ public final class SystemController: BusDevice {
     }
 
     /// The earliest cycle at which `poll` will have something to report.
-    public var nextEvent: UInt64? { earliest(nextHit(0), nextHit(1)) }
+    public var nextEvent: UInt64? { anyTimerEnabled ? earliest(nextHit(0), nextHit(1)) : nil }
 
     /// Timers that reached COMPARE by cycle `now`: each stops, or restarts from 0 with
     /// AUTORESTART (as many hits as fit). Returns the lines to pulse.
