@@ -166,4 +166,45 @@ import Testing
         #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert && checker.read(0x90, size: 4) == 0)
         #expect(checker.read(0x40, size: 4) == 0 && checker.read(0x30, size: 4) == 3)
     }
+
+    /// Eight pages, a marker byte 0x5a on pages 2 and 5; the automaton raises 7 on a marked
+    /// page and ends without it otherwise. By hand, in word mode (no fetch, mload 1 + 64, a
+    /// taken jump 1 + 1): marked, loadw 1, loadb 1, mloadb 65, equb 1, intb 1 (at cycle 68),
+    /// end 1 = 70; unmarked, 1 + 1 + 65, equb taken 2, end 1 = 70 too.
+    static let marker = "    loadw r3, $skip\n    loadb r4, $0x5a\n    mloadb r2, $0\n    equb r2, r4, r3\n    intb $7\nskip:\n    intq r0\n"
+
+    /// START_LIST page after page (what RunAhead foresees) and then out of order (what it does
+    /// not): the same alerts and cycles either way, worked out by hand.
+    @Test func pagesStartedInAnyOrderGiveTheSameOutcomes() {
+        let clock = Clock()
+        var bytes = [UInt8](repeating: 0, count: 8 * 4096)
+        bytes[2 * 4096] = 0x5a
+        bytes[5 * 4096] = 0x5a
+        let checker = Checker(host: BufferMemory([(physicalStart: 0x40_0000, bytes: bytes)]), clock: { clock.now })
+        let length = UInt32(Self.load(Self.marker, at: 0, into: checker))
+        #expect(checker.write(0x7c, size: 4, value: 0) && checker.write(0x80, size: 4, value: 0) && checker.write(0x84, size: 4, value: 0))
+        #expect(checker.write(0x88, size: 4, value: length) && checker.write(0x78, size: 4, value: 1))
+        #expect(checker.write(0x0c, size: 4, value: 1) && checker.write(0x08, size: 4, value: 0))
+        func scan(_ page: Int) -> (alerts: [UInt32], cycles: UInt32?) {
+            #expect(checker.write(0x10, size: 4, value: UInt32(0x40_0000 + page * 4096)) && checker.write(0x00, size: 4, value: 2))
+            clock.now += 1000
+            var alerts: [UInt32] = []
+            while checker.read(0x5c, size: 4)! > 0 {
+                alerts.append(checker.read(0x24, size: 4)!)
+                #expect(checker.read(0x6c, size: 4) == 68)
+                _ = checker.write(0x2c, size: 4, value: 0)
+            }
+            let done = checker.read(0x04, size: 4)! & Checker.done != 0
+            _ = checker.write(0x04, size: 4, value: Checker.done)
+            return (alerts, done ? checker.read(0x30, size: 4) : nil)
+        }
+        let expected: [Int: (alerts: [UInt32], cycles: UInt32?)] = Dictionary(uniqueKeysWithValues: (0..<8).map {
+            ($0, [2, 5].contains($0) ? ([7], 70) : ([], 70))
+        })
+        for page in Array(0..<8) + [5, 1, 2, 7, 0, 5] {
+            let outcome = scan(page)
+            #expect(outcome.alerts == expected[page]!.alerts, "page \(page)")
+            #expect(outcome.cycles == expected[page]!.cycles, "page \(page)")
+        }
+    }
 }

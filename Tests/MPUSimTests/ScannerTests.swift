@@ -175,5 +175,36 @@ func page(_ fill: (Int) -> UInt64) -> [UInt8] {
         #expect(try h.automaton("loadq r15, $5\n intq r15\n intq r0").zeroPageResult(timing: .slides) != nil) // replaced first
         #expect(try h.automaton("loadd r15_1, $5\n intq r15\n intq r0").zeroPageResult(timing: .slides) == nil) // partly kept
         #expect(try h.automaton("mloadq r1, r15\n intq r0").zeroPageResult(timing: .slides) == nil)      // faults, naming r15
+        #expect(try h.automaton("addq r2, r15, r0\n loadq r15, $5\n intq r0").zeroPageResult(timing: .slides) == nil) // read, then replaced
+        #expect(try h.automaton("loadq r15, $5\n addq r2, r15, r0\n intq r0").zeroPageResult(timing: .slides) != nil) // replaced, then read
+    }
+
+    /// PageRunner (the checker's way in) gives what the interpreter gives, on zero pages and
+    /// others, with every engine and with or without reuse.
+    @Test func pageRunnerMatchesTheInterpreter() throws {
+        let fixture = ScannerTests()
+        let addressReader = try Harness().automaton("mloadq r1, $0\n loadw r9, $done\n equq r1, r0, r9\n intq r15\ndone:\n addq r2, r15, r0\n intq r2\n intq r0")
+        let pages: [(address: UInt64, bytes: [UInt8])] = [(0x3000, [UInt8](repeating: 0, count: 4096)),
+                                                          (0x10_0000, page { UInt64(0x20_0000 + $0 * 0x1000) | 7 })]
+        for automaton in [fixture.identity, fixture.probe, addressReader] {
+            for engine in [Engine.interpreter, .compiled] {
+                for reuse in [false, true] {
+                    let runner = try PageRunner(automaton, timing: .slides, engine: engine, reuseZeroPageRuns: reuse)
+                    let other = PageRunner(sharing: runner)
+                    #expect(runner.isCompiled == (engine == .compiled))
+                    for (address, bytes) in pages {
+                        bytes.withUnsafeBytes { raw in
+                            var expectedAlerts: [Alert] = [], alerts: [Alert] = [], otherAlerts: [Alert] = []
+                            let expected = MPU(timing: .slides).run(automaton, page: raw.baseAddress!, pageAddress: address, alerts: &expectedAlerts)
+                            let zero = isZeroPage(raw.baseAddress!)
+                            #expect(zero == (address == 0x3000))
+                            #expect(runner.run(page: raw.baseAddress!, pageAddress: address, pageIsZero: zero, alerts: &alerts) == expected)
+                            #expect(other.run(page: raw.baseAddress!, pageAddress: address, pageIsZero: zero, alerts: &otherAlerts) == expected)
+                            #expect(alerts == expectedAlerts && otherAlerts == expectedAlerts)
+                        }
+                    }
+                }
+            }
+        }
     }
 }
