@@ -97,7 +97,17 @@ final class RunAhead: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard plan?.id == id else { return nil }
+        // The worker is on this very page and finishes it within microseconds: poll a little
+        // before sleeping, since a sleep and a wake-up cost more than the page.
+        var polls = 0
         while inFlight == page {
+            if polls < 4096 {
+                polls += 1
+                condition.unlock()
+                sched_yield()
+                condition.lock()
+                continue
+            }
             callerWaits = true
             condition.wait()
         }

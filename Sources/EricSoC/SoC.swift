@@ -66,10 +66,7 @@ public final class SoC {
         try bus.attach(ethernet.buffers, at: Address.ethernetBuffers, size: UInt32(ethernet.buffers.count), name: "ethernet buffers")
         // Every register access may change a line: the lines follow at once, so an interrupt
         // the firmware just cleared at its source is not latched again from a stale level.
-        try bus.attach(LineWatcher(uart, soc: self), at: Address.uart, size: 0x1000, name: "uart")
-        try bus.attach(LineWatcher(sysctl, soc: self), at: Address.sysctl, size: 0x1000, name: "sysctl")
-        try bus.attach(LineWatcher(ethernet, soc: self), at: Address.ethernet, size: 0x1000, name: "ethernet")
-        try bus.attach(LineWatcher(checker, soc: self), at: Address.checker, size: 0x1000, name: "checker")
+        try bus.attach(DeviceWindow(soc: self), at: Address.uart, size: DeviceWindow.size, name: "devices")
         try bus.load(firmware)
     }
 
@@ -164,24 +161,48 @@ public final class SoC {
     }
 }
 
-/// A device whose accesses are followed by a refresh of the SoC's lines.
-final class LineWatcher: BusDevice {
-    let device: BusDevice
-    /// The SoC owns the bus that owns this watcher: it outlives it (unowned(unsafe): no
+/// The device registers (0xE000_0000 up to 0xE001_0000), one bus mapping: an access goes
+/// straight to the device of its 4 KiB slot (UART 0, sysctl 1, Ethernet 8, checker 9; the
+/// other slots are bus errors), then the SoC refreshes its lines.
+final class DeviceWindow: BusDevice {
+    static let size: UInt32 = 0x1_0000
+    /// The SoC owns the bus that owns this window, so it outlives it (unowned(unsafe): no
     /// reference counting on every device access).
     unowned(unsafe) let soc: SoC
-    let waitStates: Int
-    init(_ device: BusDevice, soc: SoC) {
-        self.device = device
-        self.soc = soc
-        waitStates = device.waitStates
+    let waitStates = 0
+    init(soc: SoC) { self.soc = soc }
+
+    func read(_ offset: UInt32, size: Int) -> UInt32? { soc.readDevice(offset, size: size) }
+    func write(_ offset: UInt32, size: Int, value: UInt32) -> Bool { soc.writeDevice(offset, size: size, value: value) }
+}
+
+extension SoC {
+    /// A device register read through `DeviceWindow` (offset from 0xE000_0000).
+    func readDevice(_ offset: UInt32, size: Int) -> UInt32? {
+        let register = offset & 0xfff
+        let value: UInt32?
+        switch offset >> 12 {
+        case 0x0: value = uart.read(register, size: size)
+        case 0x1: value = sysctl.read(register, size: size)
+        case 0x8: value = ethernet.read(register, size: size)
+        case 0x9: value = checker.read(register, size: size)
+        default: return nil
+        }
+        refreshLines()
+        return value
     }
-    func read(_ offset: UInt32, size: Int) -> UInt32? {
-        defer { soc.refreshLines() }
-        return device.read(offset, size: size)
-    }
-    func write(_ offset: UInt32, size: Int, value: UInt32) -> Bool {
-        defer { soc.refreshLines() }
-        return device.write(offset, size: size, value: value)
+
+    func writeDevice(_ offset: UInt32, size: Int, value: UInt32) -> Bool {
+        let register = offset & 0xfff
+        let accepted: Bool
+        switch offset >> 12 {
+        case 0x0: accepted = uart.write(register, size: size, value: value)
+        case 0x1: accepted = sysctl.write(register, size: size, value: value)
+        case 0x8: accepted = ethernet.write(register, size: size, value: value)
+        case 0x9: accepted = checker.write(register, size: size, value: value)
+        default: return false
+        }
+        refreshLines()
+        return accepted
     }
 }

@@ -198,13 +198,13 @@ range_loop:
     be r16, r0, next_range
     addi r16, r16, -1
 1:  addi r15, r15, -PAGE_SIZE
+    sw (r11+PAGE_HI), r14                 # the high word changes only on a carry
 page_loop:
     bgu r14, r16, next_range
     bne r14, r16, page_fits               # a lower high word: below the last page
     bgu r13, r15, next_range
 page_fits:
     sw (r11+PAGE_LO), r13
-    sw (r11+PAGE_HI), r14
 
 # 4. Run every automaton on it (the checker's list, set up by load_automata).
     sw (r23+RUN_DONE), r0
@@ -228,6 +228,7 @@ next_page:
     cmpgeui r2, r13, PAGE_SIZE            # wrapped: carry into the high word
     bne r2, r0, page_loop
     addi r14, r14, 1
+    sw (r11+PAGE_HI), r14
     bi page_loop
 
 next_range:
