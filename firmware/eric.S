@@ -238,7 +238,9 @@ start_failed:
 
 finished:
     wcsr IE, r0
-    sw (r23+REC_AUTOMATON), r0            # the summary record
+    mvu r2, 0xffff                        # the summary record: no automaton, no name
+    sw (r23+REC_AUTOMATON), r2
+    sw (r23+REC_NAME), r2
     sw (r23+REC_VALUE_HI), r0
     lw r2, (r23+ALERTS)
     sw (r23+REC_VALUE_LO), r2

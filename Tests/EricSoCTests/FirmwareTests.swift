@@ -79,6 +79,7 @@ import TestSupport
         #expect(times == times.sorted() && times.first! > 0)
         let summaryRecord = try #require(records.last)
         #expect(summaryRecord.value == UInt64(alertRecords.count) && summaryRecord.page == statistics.pages)
+        #expect(summaryRecord.automaton == 0xffff && summaryRecord.nameID == 0xffff)   // docs/protocol.md
         #expect(summaryRecord.runs == UInt32(statistics.pages) * UInt32(automata.count) && summaryRecord.faults == 0)
         #expect(summaryRecord.mpuCycles == statistics.fetchCycles + statistics.perAutomaton.reduce(0) { $0 + $1.cycles })
         #expect(!direct.findings.isEmpty)
