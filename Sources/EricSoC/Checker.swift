@@ -74,6 +74,10 @@ public final class Checker: BusDevice {
     public private(set) var lastFault: Fault?
     /// The page the MPU's page buffer holds (page mode).
     var bufferedPage: UInt64?
+    /// Since power-on, over finished STARTs: MPU cycles spent bringing pages over PCIe into
+    /// the page buffer, and all MPU cycles (fetches included). For reports; not registers.
+    public private(set) var totalFetchCycles: UInt64 = 0
+    public private(set) var totalCycles: UInt64 = 0
 
     /// An alert of the START in progress, waiting to enter the FIFO.
     public struct QueuedAlert: Sendable, Hashable {
@@ -90,7 +94,7 @@ public final class Checker: BusDevice {
     var running = false
     var queued: [QueuedAlert] = []
     var nextQueued = 0
-    var totalCycles: UInt64 = 0
+    var startCycles: UInt64 = 0
     /// The START's page fetch: its events come that much later.
     var fetchCycles: UInt64 = 0
     /// Works out the list's runs on the next pages ahead of time (created at the first
@@ -144,7 +148,7 @@ public final class Checker: BusDevice {
     /// The LM32 cycle of the next change the firmware could see (an alert or the end).
     public var nextEvent: UInt64? {
         guard running, stalledSince == nil else { return nil }
-        let target = nextQueued < queued.count ? fetchCycles + queued[nextQueued].due : totalCycles
+        let target = nextQueued < queued.count ? fetchCycles + queued[nextQueued].due : startCycles
         return startedAt + stalled + lm32Cycles(target)
     }
 
@@ -161,7 +165,9 @@ public final class Checker: BusDevice {
                 }
             } else {
                 running = false
-                lastCycles = totalCycles
+                totalFetchCycles += fetchCycles
+                totalCycles += startCycles
+                lastCycles = startCycles
                 lastInstructions = pendingInstructions
                 lastHostReads = pendingHostReads
                 lastFaultedRuns = pendingFaultedRuns
@@ -243,7 +249,7 @@ public final class Checker: BusDevice {
         pendingHostReads = outcome.hostReads
         pendingFaultedRuns = outcome.faultedRuns
         pendingFault = outcome.lastFault
-        totalCycles = fetchCycles + outcome.cycles
+        startCycles = fetchCycles + outcome.cycles
         running = true
         startedAt = now
         stalled = 0

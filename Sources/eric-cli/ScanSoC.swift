@@ -29,7 +29,9 @@ extension Scan {
         let runs: UInt32
         let alerts: UInt64
         let faults: UInt32
+        /// As in the direct scan's summary: the automata's cycles, and the page fetches' apart.
         let mpu_cycles: UInt64
+        let fetch_cycles: UInt64
         let lm32_cycles: UInt64
         let lm32_instructions: UInt64
         let lm32_idle_cycles: UInt64
@@ -85,14 +87,15 @@ extension Scan {
         let deviceSeconds = Double(soc.cpu.cycles) / clockHz
         if json {
             output.append(JSONLine.encode(SoCSummaryRecord(pages: summary.page, runs: summary.runs, alerts: summary.value, faults: summary.faults,
-                                                           mpu_cycles: summary.mpuCycles, lm32_cycles: soc.cpu.cycles, lm32_instructions: soc.cpu.instructions,
+                                                           mpu_cycles: summary.mpuCycles &- soc.checker.totalFetchCycles, fetch_cycles: soc.checker.totalFetchCycles, lm32_cycles: soc.cpu.cycles, lm32_instructions: soc.cpu.instructions,
                                                            lm32_idle_cycles: soc.idleCycles, device_seconds: deviceSeconds, host_seconds: hostSeconds)))
         } else {
             var lines = ["", "dump            \(dump) (\(describe(memory)))", "pages scanned   \(summary.page) through the SoC (firmware/eric.S)"]
             for (index, automaton) in loaded.enumerated() {
                 lines.append("  \(pad(automaton.name, 20)) \(perAutomaton[index]) alert\(perAutomaton[index] == 1 ? "" : "s")")
             }
-            lines.append("MPU             \(summary.runs) runs, \(summary.faults) faulted, \(summary.mpuCycles) cycles (page fetches included, timing \(model.name))")
+            let fetches = soc.checker.totalFetchCycles
+            lines.append("MPU             \(summary.runs) runs, \(summary.faults) faulted, \(summary.mpuCycles) cycles: \(fetches) of page fetches over PCIe + \(summary.mpuCycles &- fetches) of automata (timing \(model.name))")
             lines.append("LM32            \(soc.cpu.instructions) instructions, \(soc.cpu.cycles) cycles, \(soc.idleCycles) of them idle")
             lines.append("device time     \(formatSeconds(deviceSeconds)) at \(clockHz / 1e6) MHz (the LM32 clock, from reset to the summary)")
             lines.append("host time       \(formatSeconds(hostSeconds))")
