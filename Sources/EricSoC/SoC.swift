@@ -114,6 +114,16 @@ public final class SoC {
         if next < cpu.stopAtCycle { cpu.stopAtCycle = next }
     }
 
+    /// `refreshLines` after a checker access, which can change only the checker's line and
+    /// its next event (the firmware's most frequent accesses: ten a page).
+    func refreshCheckerLine() {
+        checker.update(at: cpu.cycles)
+        let bit: UInt32 = 1 << UInt32(Checker.interruptLine)
+        let levels = checker.interruptLevel ? cpu.interruptLines | bit : cpu.interruptLines & ~bit
+        if cpu.interruptLines != levels { cpu.interruptLines = levels }
+        if let next = checker.nextEvent, next < cpu.stopAtCycle { cpu.stopAtCycle = next }
+    }
+
     /// Whether an unmasked line is pending, whatever IE says: IDLE wakes on it as ARM's WFI
     /// does, so firmware can test its flag with interrupts off and sleep without losing a wake-up.
     var interruptDue: Bool { (cpu.ip | cpu.interruptLines) & cpu.im != 0 }
@@ -185,7 +195,10 @@ extension SoC {
         case 0x0: value = uart.read(register, size: size)
         case 0x1: value = sysctl.read(register, size: size)
         case 0x8: value = ethernet.read(register, size: size)
-        case 0x9: value = checker.read(register, size: size)
+        case 0x9:
+            value = checker.read(register, size: size)
+            refreshCheckerLine()
+            return value
         default: return nil
         }
         refreshLines()
@@ -199,7 +212,10 @@ extension SoC {
         case 0x0: accepted = uart.write(register, size: size, value: value)
         case 0x1: accepted = sysctl.write(register, size: size, value: value)
         case 0x8: accepted = ethernet.write(register, size: size, value: value)
-        case 0x9: accepted = checker.write(register, size: size, value: value)
+        case 0x9:
+            accepted = checker.write(register, size: size, value: value)
+            refreshCheckerLine()
+            return accepted
         default: return false
         }
         refreshLines()
