@@ -146,16 +146,26 @@ public final class Checker: BusDevice {
     }
 
     /// The LM32 cycle of the next change the firmware could see (an alert or the end).
-    public var nextEvent: UInt64? {
-        guard running, stalledSince == nil else { return nil }
+    public var nextEvent: UInt64? { nextEventCycle == .max ? nil : nextEventCycle }
+
+    /// `nextEvent` (.max for none), kept up to date where it changes: it is asked on every
+    /// access.
+    private(set) var nextEventCycle: UInt64 = .max
+
+    func scheduleNextEvent() {
+        guard running, stalledSince == nil else {
+            nextEventCycle = .max
+            return
+        }
         let target = nextQueued < queued.count ? fetchCycles + queued[nextQueued].due : startCycles
-        return startedAt + stalled + lm32Cycles(target)
+        nextEventCycle = startedAt + stalled + lm32Cycles(target)
     }
 
     /// Brings the START in progress up to LM32 cycle `now`.
     public func update(at now: UInt64) {
-        guard running || !fifo.isEmpty || status & Self.alert != 0 else { return }
-        while let due = nextEvent, due <= now {
+        guard nextEventCycle <= now else { return }
+        while nextEventCycle <= now {
+            let due = nextEventCycle
             if nextQueued < queued.count {
                 if fifo.count < fifoDepth {
                     fifo.append(queued[nextQueued])
@@ -174,7 +184,12 @@ public final class Checker: BusDevice {
                 lastFault = pendingFault
                 status = (status & ~Self.busy) | Self.done | (pendingFaultedRuns > 0 ? Self.fault : 0)
             }
+            scheduleNextEvent()
         }
+        updateAlertStatus()
+    }
+
+    func updateAlertStatus() {
         status = fifo.isEmpty ? status & ~Self.alert : status | Self.alert
     }
 
@@ -255,6 +270,7 @@ public final class Checker: BusDevice {
         stalled = 0
         stalledSince = nil
         status = (status & ~(Self.done | Self.fault)) | Self.busy
+        scheduleNextEvent()
     }
 
     /// The firmware took the oldest value: a stalled MPU resumes now.
@@ -264,7 +280,9 @@ public final class Checker: BusDevice {
         if let since = stalledSince {
             stalled += now - since
             stalledSince = nil
+            scheduleNextEvent()
         }
+        updateAlertStatus()
         update(at: now)
     }
 
@@ -283,8 +301,17 @@ public final class Checker: BusDevice {
     }
 
     public func read(_ offset: UInt32, size: Int) -> UInt32? {
+        read(offset, size: size, now: clock())
+    }
+
+    public func write(_ offset: UInt32, size: Int, value: UInt32) -> Bool {
+        write(offset, size: size, value: value, now: clock())
+    }
+
+    /// An access at LM32 cycle `now` (the SoC passes it: no call to `clock` per access).
+    func read(_ offset: UInt32, size: Int, now: UInt64) -> UInt32? {
         guard size == 4 else { return nil }
-        update(at: clock())
+        update(at: now)
         func low(_ v: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: v) }
         func high(_ v: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: v >> 32) }
         switch offset {
@@ -316,7 +343,6 @@ public final class Checker: BusDevice {
         case 0x5c: return UInt32(fifo.count)
         case 0x60: return single.base
         case 0x64:
-            let now = clock()
             latchedTimeHigh = high(now)
             return low(now)
         case 0x68: return latchedTimeHigh
@@ -337,9 +363,8 @@ public final class Checker: BusDevice {
     /// Program-memory addresses (BASE, ENTRY, LENGTH) are byte offsets of whole instructions.
     static func instructionOffset(_ value: UInt32) -> UInt32 { value % UInt32(programBytes) & ~7 }
 
-    public func write(_ offset: UInt32, size: Int, value: UInt32) -> Bool {
+    func write(_ offset: UInt32, size: Int, value: UInt32, now: UInt64) -> Bool {
         guard size == 4 else { return false }
-        let now = clock()
         update(at: now)
         switch offset {
         case 0x00:

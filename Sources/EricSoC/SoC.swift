@@ -66,7 +66,9 @@ public final class SoC {
         try bus.attach(ethernet.buffers, at: Address.ethernetBuffers, size: UInt32(ethernet.buffers.count), name: "ethernet buffers")
         // Every register access may change a line: the lines follow at once, so an interrupt
         // the firmware just cleared at its source is not latched again from a stale level.
-        try bus.attach(DeviceWindow(soc: self), at: Address.uart, size: DeviceWindow.size, name: "devices")
+        let window = DeviceWindow(soc: self)
+        try bus.attach(window, at: Address.uart, size: DeviceWindow.size, name: "devices")
+        cpu.mapIO(window, base: Address.uart, size: DeviceWindow.size)
         try bus.load(firmware)
     }
 
@@ -196,7 +198,7 @@ extension SoC {
         case 0x1: value = sysctl.read(register, size: size)
         case 0x8: value = ethernet.read(register, size: size)
         case 0x9:
-            value = checker.read(register, size: size)
+            value = checker.read(register, size: size, now: cpu.cycles)
             refreshCheckerLine()
             return value
         default: return nil
@@ -213,7 +215,7 @@ extension SoC {
         case 0x1: accepted = sysctl.write(register, size: size, value: value)
         case 0x8: accepted = ethernet.write(register, size: size, value: value)
         case 0x9:
-            accepted = checker.write(register, size: size, value: value)
+            accepted = checker.write(register, size: size, value: value, now: cpu.cycles)
             refreshCheckerLine()
             return accepted
         default: return false

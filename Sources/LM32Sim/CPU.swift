@@ -364,8 +364,28 @@ public final class LM32CPU {
         return true
     }
 
+    /// Device registers the CPU reaches without the bus's lookups (a system's I/O window, its
+    /// most frequent non-memory accesses): loads and stores in `ioBase ..< ioBase + ioSize` go
+    /// straight to `ioDevice`, which the bus also maps there (debuggers and loaders use the
+    /// bus). The bus keeps the device alive.
+    public private(set) var ioBase: UInt32 = 0
+    public private(set) var ioSize: UInt32 = 0
+    unowned(unsafe) var ioDevice: BusDevice?
+
+    /// Routes `base ..< base + size` (a multiple of 4) to `device`, which must be attached to
+    /// the bus at the same place.
+    public func mapIO(_ device: BusDevice, base: UInt32, size: UInt32) {
+        ioDevice = device
+        ioBase = base
+        ioSize = size
+    }
+
     @inline(never)
     func slowLoad(_ address: UInt32, size: Int) -> (UInt32, Int)? {
+        if address &- ioBase < ioSize, let device = ioDevice {
+            guard address % UInt32(size) == 0, let value = device.read(address &- ioBase, size: size) else { return nil }
+            return (value, device.waitStates)
+        }
         // A device register leaves the data view on the memory the program was using.
         if viewData(at: address), address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
             return load(address, size: size)
@@ -392,6 +412,11 @@ public final class LM32CPU {
 
     @inline(never)
     func slowStore(_ address: UInt32, size: Int, value: UInt32) -> Int? {
+        if address &- ioBase < ioSize, let device = ioDevice {
+            guard address % UInt32(size) == 0, device.write(address &- ioBase, size: size, value: value) else { return nil }
+            codeCache?.flushIfStale()
+            return device.waitStates
+        }
         if let (memory, _, _) = bus.memory(at: address) {
             if memory.writable {
                 viewData(at: address)
