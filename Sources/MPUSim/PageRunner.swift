@@ -15,6 +15,9 @@ public final class PageRunner {
     let native: NativeFunction?
     let nativeEntry: NativeFunction.Entry?
     let zeroRun: ZeroPageResult?
+    // The same, apart: reading them copies no struct holding an array.
+    let zeroRunResult: RunResult?
+    let zeroRunAlerts: [Alert]
     let state: UnsafeMutablePointer<UInt64>
 
     /// Prepares `automaton` under `timing`. `.automatic` falls back to the interpreter when the
@@ -31,6 +34,8 @@ public final class PageRunner {
         }
         nativeEntry = native?.entry
         zeroRun = reuseZeroPageRuns ? automaton.zeroPageResult(timing: timing) : nil
+        zeroRunResult = zeroRun?.run
+        zeroRunAlerts = zeroRun?.alerts ?? []
         state = .allocate(capacity: NativeCode.Layout.size / 8)
         mpu.prepare(nativeState: state)
     }
@@ -44,6 +49,8 @@ public final class PageRunner {
         native = other.native
         nativeEntry = other.nativeEntry
         zeroRun = other.zeroRun
+        zeroRunResult = other.zeroRunResult
+        zeroRunAlerts = other.zeroRunAlerts
         state = .allocate(capacity: NativeCode.Layout.size / 8)
         mpu.prepare(nativeState: state)
     }
@@ -60,9 +67,9 @@ public final class PageRunner {
     /// `pageIsZero` (from `isZeroPage`) lets a zero page reuse the stored run; pass false
     /// when unknown.
     public func run(page: UnsafeRawPointer, pageAddress: UInt64, pageIsZero: Bool, alerts: inout [Alert]) -> RunResult {
-        if pageIsZero, let reused = zeroRun {
-            alerts += reused.alerts
-            return reused.run
+        if pageIsZero, let reused = zeroRunResult {
+            if !zeroRunAlerts.isEmpty { alerts += zeroRunAlerts }
+            return reused
         }
         if let entry = nativeEntry {
             return mpu.run(program, native: entry, state: state, page: page, pageAddress: pageAddress, alerts: &alerts)
