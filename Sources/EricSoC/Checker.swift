@@ -205,7 +205,7 @@ public final class Checker: BusDevice {
         // Compiling all of program memory would take long for nothing: an unbounded slot
         // (LENGTH 0) is interpreted. The engines give the same results.
         let runner = (try? PageRunner(automaton, timing: model, engine: slot.length == 0 ? .interpreter : engine))
-            ?? (try! PageRunner(automaton, timing: model, engine: .interpreter))
+            ?? PageRunner(interpreting: automaton, timing: model)
         runners[key] = runner
         return runner
     }

@@ -3,8 +3,7 @@ import MPUISA
 /// One automaton made ready to run page after page, on its own, with the fastest engine that
 /// gives the exact result: its run reused on zero pages when the address cannot matter
 /// (ZeroPage.swift), else its compiled code (NativeTier.swift) when there is some, else the
-/// interpreter. For callers that drive the MPU one page at a time (the SoC's checker); the
-/// scanner does the same per chunk with state shared between its threads.
+/// interpreter. The scanner and the SoC's checker run automata through it.
 ///
 /// Not thread-safe: it owns the compiled code's scratch state (`init(sharing:)` makes one
 /// for another thread).
@@ -14,8 +13,8 @@ public final class PageRunner {
     let program: RunnableProgram
     let native: NativeFunction?
     let nativeEntry: NativeFunction.Entry?
-    let zeroRun: ZeroPageResult?
-    // The same, apart: reading them copies no struct holding an array.
+    /// The run on every zero page (ZeroPageResult's two parts: reading them copies no struct
+    /// holding an array); nil when the address may matter or reuse is off.
     let zeroRunResult: RunResult?
     let zeroRunAlerts: [Alert]
     let state: UnsafeMutablePointer<UInt64>
@@ -33,11 +32,17 @@ public final class PageRunner {
         case .compiled: native = try automaton.compiled()
         }
         nativeEntry = native?.entry
-        zeroRun = reuseZeroPageRuns ? automaton.zeroPageResult(timing: timing) : nil
+        let zeroRun = reuseZeroPageRuns ? automaton.zeroPageResult(timing: timing) : nil
         zeroRunResult = zeroRun?.run
         zeroRunAlerts = zeroRun?.alerts ?? []
         state = .allocate(capacity: NativeCode.Layout.size / 8)
         mpu.prepare(nativeState: state)
+    }
+
+    /// The interpreter only: cannot fail.
+    public convenience init(interpreting automaton: Automaton, timing: TimingModel, reuseZeroPageRuns: Bool = true) {
+        // An interpreter-only runner compiles nothing, so it has nothing to throw.
+        try! self.init(automaton, timing: timing, engine: .interpreter, reuseZeroPageRuns: reuseZeroPageRuns)
     }
 
     /// Another runner of the same prepared automaton (nothing compiled or traced again), with
@@ -48,7 +53,6 @@ public final class PageRunner {
         program = other.program
         native = other.native
         nativeEntry = other.nativeEntry
-        zeroRun = other.zeroRun
         zeroRunResult = other.zeroRunResult
         zeroRunAlerts = other.zeroRunAlerts
         state = .allocate(capacity: NativeCode.Layout.size / 8)
@@ -61,7 +65,7 @@ public final class PageRunner {
     public var isCompiled: Bool { native != nil }
 
     /// Whether zero pages reuse one run.
-    public var reusesZeroPageRuns: Bool { zeroRun != nil }
+    public var reusesZeroPageRuns: Bool { zeroRunResult != nil }
 
     /// Runs over the 4 KiB `page` at `pageAddress`; alerts are appended to `alerts`.
     /// `pageIsZero` (from `isZeroPage`) lets a zero page reuse the stored run; pass false

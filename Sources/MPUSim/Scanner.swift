@@ -149,21 +149,13 @@ public struct Scanner: Sendable {
         return (chunks, skipped)
     }
 
-    func scan(_ chunk: Chunk, in memory: any PhysicalMemory, mpu: MPU, natives: [NativeFunction?], zeroRuns: [ZeroPageResult?],
-              alerts: inout [Alert]) -> ChunkResult {
+    /// Scans one chunk with `runners` (one per automaton, this thread's own).
+    func scan(_ chunk: Chunk, in memory: any PhysicalMemory, runners: [PageRunner], alerts: inout [Alert]) -> ChunkResult {
         defer { memory.release(chunk.bytes, count: chunk.pages * InstructionSet.pageBytes) }
         var result = ChunkResult(statistics: Array(repeating: AutomatonStatistics(), count: automata.count))
         let fetch = UInt64(options.timing.pageFetchCycles)
-        // Plain pointers to the programs: `automata` keeps them alive for the whole scan.
-        let programs = automata.map(\.runnable)
         var clock: UInt64 = 0
-        var observer = NoObserver()
-        // C function pointers are plain values: no reference counting per page.
-        let entries = natives.map { $0?.entry }
-        let reusesZeroRuns = zeroRuns.contains { $0 != nil }
-        let state = UnsafeMutablePointer<UInt64>.allocate(capacity: NativeCode.Layout.size / 8)
-        defer { state.deallocate() }
-        mpu.prepare(nativeState: state)
+        let reusesZeroRuns = runners.contains { $0.reusesZeroPageRuns }
         result.statistics.withUnsafeMutableBufferPointer { statistics in
             for index in 0..<chunk.pages {
                 let address = chunk.address + UInt64(index * InstructionSet.pageBytes)
@@ -173,17 +165,9 @@ public struct Scanner: Sendable {
                 if index + 4 < chunk.pages { eric_prefetch(page + 4 * InstructionSet.pageBytes) }
                 clock += fetch
                 let zero = reusesZeroRuns && isZeroPage(page)
-                for automatonIndex in 0..<programs.count {
+                for automatonIndex in 0..<runners.count {
                     if !alerts.isEmpty { alerts.removeAll(keepingCapacity: true) }
-                    let run: RunResult
-                    if zero, let reused = zeroRuns[automatonIndex] {
-                        run = reused.run
-                        alerts += reused.alerts
-                    } else if let entry = entries[automatonIndex] {
-                        run = mpu.run(programs[automatonIndex], native: entry, state: state, page: page, pageAddress: address, alerts: &alerts)
-                    } else {
-                        run = mpu.run(programs[automatonIndex], page: page, pageAddress: address, alerts: &alerts, observer: &observer)
-                    }
+                    let run = runners[automatonIndex].run(page: page, pageAddress: address, pageIsZero: zero, alerts: &alerts)
                     if !alerts.isEmpty || run.fault != nil {
                         record(alerts, run, page: address, automaton: automatonIndex, clock: clock, into: &result.events)
                         statistics[automatonIndex].alerts += UInt64(alerts.count)
@@ -197,7 +181,6 @@ public struct Scanner: Sendable {
                 }
             }
         }
-        withExtendedLifetime((automata, natives)) {}
         result.pages = UInt64(chunk.pages)
         result.fetchCycles = fetch * UInt64(chunk.pages)
         result.deviceCycles = clock
@@ -238,12 +221,17 @@ public struct Scanner: Sendable {
                     onEvent: (ScanEvent) -> Void = { _ in },
                     onProgress: (UInt64, UInt64) -> Void = { _, _ in }) -> ScanStatistics {
         let natives = (engines ?? (try? prepare()) ?? PreparedEngines(natives: Array(repeating: nil, count: automata.count))).natives
-        let zeroRuns = options.reuseZeroPageRuns ? automata.map { $0.zeroPageResult(timing: options.timing) } : Array(repeating: nil, count: automata.count)
+        // One runner per automaton, prepared once (compiled code as chosen, zero-page run);
+        // each thread scans with its own copies (`init(sharing:)`: their own scratch state).
+        let runners = zip(automata, natives).map { automaton, native in
+            (try? PageRunner(automaton, timing: options.timing, engine: native == nil ? .interpreter : .compiled,
+                             reuseZeroPageRuns: options.reuseZeroPageRuns))
+                ?? PageRunner(interpreting: automaton, timing: options.timing, reuseZeroPageRuns: options.reuseZeroPageRuns)
+        }
         let started = Date()
         let (chunks, skipped) = plan(memory)
         let totalPages = chunks.reduce(UInt64(0)) { $0 + UInt64($1.pages) }
         let jobs = min(max(1, options.jobs > 0 ? options.jobs : ProcessInfo.processInfo.activeProcessorCount), max(1, chunks.count))
-        let mpu = MPU(timing: options.timing)
         var statistics = ScanStatistics()
         statistics.skippedBytes = skipped
         statistics.perAutomaton = Array(repeating: AutomatonStatistics(), count: automata.count)
@@ -269,19 +257,18 @@ public struct Scanner: Sendable {
 
         if jobs == 1 {
             var alerts: [Alert] = []
-            for chunk in chunks { absorb(scan(chunk, in: memory, mpu: mpu, natives: natives, zeroRuns: zeroRuns, alerts: &alerts)) }
+            for chunk in chunks { absorb(scan(chunk, in: memory, runners: runners, alerts: &alerts)) }
         } else {
             let board = ResultBoard(count: chunks.count, window: jobs * 4)
             let scanner = self
             let plan = UncheckedSendable(chunks)
-            let compiled = UncheckedSendable(natives)
-            let reused = UncheckedSendable(zeroRuns)
+            let prepared = UncheckedSendable(runners)
             for _ in 0..<jobs {
                 Thread {
+                    let runners = prepared.value.map(PageRunner.init(sharing:))
                     var alerts: [Alert] = []
                     while let index = board.take() {
-                        board.put(index, scanner.scan(plan.value[index], in: memory, mpu: mpu, natives: compiled.value,
-                                                      zeroRuns: reused.value, alerts: &alerts))
+                        board.put(index, scanner.scan(plan.value[index], in: memory, runners: runners, alerts: &alerts))
                     }
                 }.start()
             }
