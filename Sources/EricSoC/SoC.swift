@@ -24,6 +24,8 @@ public final class SoC {
         public var ramSize: UInt32 = 16 << 20
         public var clockHz: UInt64 = 80_000_000
         public var timing: TimingModel = .slides
+        /// How the host runs the checker's automata (the results are the same).
+        public var engine: Engine = .automatic
         public init() {}
     }
 
@@ -60,7 +62,8 @@ public final class SoC {
         uart = UART(transmit: console)
         sysctl = SystemController(clockFrequency: UInt32(configuration.clockHz), clock: { cpu.cycles })
         ethernet = EthernetMAC(clockHz: configuration.clockHz, clock: { cpu.cycles }, transmit: frames)
-        checker = Checker(host: host, timing: configuration.timing, lm32ClockHz: configuration.clockHz, clock: { cpu.cycles })
+        checker = Checker(host: host, timing: configuration.timing, lm32ClockHz: configuration.clockHz, engine: configuration.engine,
+                          clock: { cpu.cycles })
         try bus.attach(rom, at: Address.rom, size: configuration.romSize, name: "rom")
         try bus.attach(ram, at: Address.ram, size: configuration.ramSize, name: "ram")
         try bus.attach(ethernet.buffers, at: Address.ethernetBuffers, size: UInt32(ethernet.buffers.count), name: "ethernet buffers")

@@ -69,6 +69,7 @@ struct Scan: ParsableCommand {
         if Engine(rawValue: engine) == nil { throw ValidationError("--engine must be auto, interpreter or compiled, not '\(engine)'") }
         if let range { _ = try Scan.parseRange(range) }
         if soc && range != nil { throw ValidationError("--range does not apply with --soc: the firmware checks every range of the dump") }
+        if soc && jobs != 0 { throw ValidationError("--jobs does not apply with --soc: the device scans one page at a time") }
     }
 
     /// The shipped automata asked for, then the files (a file replaces the shipped automaton
@@ -102,15 +103,16 @@ struct Scan: ParsableCommand {
         let loaded = selectedAutomata()
         let memory = openDump(dump)
         let model = timing.model
-        if soc { return try runSoC(loaded, memory: memory, model: model) }
         let options = ScanOptions(timing: model, window: try range.map(Scan.parseRange), jobs: jobs, engine: Engine(rawValue: engine)!)
         let scanner = Scanner(automata: loaded, options: options)
+        // Compiles what --engine asks (cached per machine, so the SoC's checker finds it built).
         let engines: PreparedEngines
         do {
             engines = try scanner.prepare()
         } catch {
             Console.fail("eric: error: --engine compiled: \(error)", code: 2)
         }
+        if soc { return try runSoC(loaded, memory: memory, model: model, engine: options.engine) }
         var output = OutputBuffer()
         let progress = Console.standardErrorIsTerminal && !json ? ProgressLine() : nil
 

@@ -39,11 +39,12 @@ extension Scan {
         let host_seconds: Double
     }
 
-    func runSoC(_ loaded: [Automaton], memory: MappedDump, model: TimingModel) throws {
+    func runSoC(_ loaded: [Automaton], memory: MappedDump, model: TimingModel, engine: Engine) throws {
         final class Frames { var records: [AlertRecord] = []; var bad: [String] = [] }
         let frames = Frames()
         var configuration = SoC.Configuration()
         configuration.timing = model
+        configuration.engine = engine
         let started = Date()
         let soc: SoC
         do {

@@ -44,6 +44,9 @@ import Testing
         (["--automata", "ept,bogus"], "unknown automaton 'bogus' (shipped: ept-identity, ept, idt, pml4, vmcs-generic, vmcs)"),
         (["--automata", "none"], "--automata none needs at least one --automaton file"),
         (["-D", "9=1"], "'9' is not a symbol name"),
+        (["--soc", "--jobs", "2"], "--jobs does not apply with --soc: the device scans one page at a time"),
+        (["--soc", "--range", "0-1M"], "--range does not apply with --soc"),
+        (["--soc", "--engine", "fast"], "--engine must be auto, interpreter or compiled, not 'fast'"),
     ])
     func badOptionsExitTwo(_ options: [String], _ message: String) throws {
         let dump = try identityDump()
