@@ -123,6 +123,11 @@ public struct Scanner: Sendable {
         var deviceCycles: UInt64 = 0
     }
 
+    /// Bytes of readable memory inside the window that no whole page covers (never scanned).
+    public func bytesOutsideWholePages(in memory: any PhysicalMemory) -> UInt64 {
+        plan(memory).skipped
+    }
+
     /// Splits the memory into whole pages inside the window, in chunks.
     func plan(_ memory: any PhysicalMemory) -> (chunks: [Chunk], skipped: UInt64) {
         let page = UInt64(InstructionSet.pageBytes)

@@ -112,7 +112,10 @@ struct Scan: ParsableCommand {
         } catch {
             Console.fail("eric: error: --engine compiled: \(error)", code: 2)
         }
-        if soc { return try runSoC(loaded, memory: memory, model: model, engine: options.engine) }
+        if soc {
+            return try runSoC(loaded, memory: memory, model: model, engine: options.engine,
+                              skippedBytes: scanner.bytesOutsideWholePages(in: memory))
+        }
         var output = OutputBuffer()
         let progress = Console.standardErrorIsTerminal && !json ? ProgressLine() : nil
 

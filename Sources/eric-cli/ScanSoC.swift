@@ -26,6 +26,7 @@ extension Scan {
         let type = "summary"
         let soc = true
         let pages: UInt64
+        let skipped_bytes: UInt64
         let runs: UInt32
         let alerts: UInt64
         let faults: UInt32
@@ -39,7 +40,9 @@ extension Scan {
         let host_seconds: Double
     }
 
-    func runSoC(_ loaded: [Automaton], memory: MappedDump, model: TimingModel, engine: Engine) throws {
+    /// `skippedBytes`: what the firmware cannot scan (no whole page covers it), reported as
+    /// the direct scan reports it.
+    func runSoC(_ loaded: [Automaton], memory: MappedDump, model: TimingModel, engine: Engine, skippedBytes: UInt64) throws {
         final class Frames { var records: [AlertRecord] = []; var bad: [String] = [] }
         let frames = Frames()
         var configuration = SoC.Configuration()
@@ -83,15 +86,16 @@ extension Scan {
             Console.fail("eric: error: the firmware sent no summary record", code: 2)
         }
         if summary.page == 0 {
-            Console.error("\(dump): warning: nothing scanned: no whole 4 KiB page in the dump")
+            Console.error("\(dump): warning: nothing scanned: no whole 4 KiB page in the dump (\(skippedBytes) bytes outside whole pages)")
         }
         let deviceSeconds = Double(soc.cpu.cycles) / clockHz
         if json {
-            output.append(JSONLine.encode(SoCSummaryRecord(pages: summary.page, runs: summary.runs, alerts: summary.value, faults: summary.faults,
+            output.append(JSONLine.encode(SoCSummaryRecord(pages: summary.page, skipped_bytes: skippedBytes, runs: summary.runs, alerts: summary.value, faults: summary.faults,
                                                            mpu_cycles: summary.mpuCycles &- soc.checker.totalFetchCycles, fetch_cycles: soc.checker.totalFetchCycles, lm32_cycles: soc.cpu.cycles, lm32_instructions: soc.cpu.instructions,
                                                            lm32_idle_cycles: soc.idleCycles, device_seconds: deviceSeconds, host_seconds: hostSeconds)))
         } else {
-            var lines = ["", "dump            \(dump) (\(describe(memory)))", "pages scanned   \(summary.page) through the SoC (firmware/eric.S)"]
+            var lines = ["", "dump            \(dump) (\(describe(memory)))", "pages scanned   \(summary.page) through the SoC (firmware/eric.S)"
+                         + (skippedBytes > 0 ? "; \(skippedBytes) bytes outside whole pages not scanned" : "")]
             for (index, automaton) in loaded.enumerated() {
                 lines.append("  \(pad(automaton.name, 20)) \(perAutomaton[index]) alert\(perAutomaton[index] == 1 ? "" : "s")")
             }

@@ -243,6 +243,23 @@ import TestSupport
             #expect(try #require(number(socSummary, "lm32_cycles")) > directCycles)
         }
     }
+
+    /// A dump that ends inside a page: the SoC cannot scan the tail, and says so as the direct
+    /// scan does (5,000 bytes: one whole page, 904 bytes outside it).
+    @Test func bytesOutsideWholePagesAreReported() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let whole = try Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/dumps/example.raw"))
+        let path = directory.appendingPathComponent("short.raw").path
+        try whole.prefix(5000).write(to: URL(fileURLWithPath: path))
+        for mode in [["--soc"], ["--jobs", "1"]] {
+            let run = try Run("eric", ["scan"] + mode + ["--json", path])
+            let summary = try #require(run.stdout.split(separator: "\n").last)
+            #expect(summary.contains("\"skipped_bytes\":904") && summary.contains("\"pages\":1"), "\(mode): \(summary)")
+            let text = try Run("eric", ["scan"] + mode + [path])
+            #expect(text.stdout.contains("; 904 bytes outside whole pages not scanned"), "\(mode)")
+        }
+    }
 }
 
 /// Bad inputs to the SoC commands: one line naming the file and what is wrong, status 2.
