@@ -48,6 +48,8 @@ let package = Package(
         .target(name: "GDBRemote", dependencies: ["LM32Sim", "Sockets"]),
         .target(name: "Sockets"),
         .target(name: "LM32Sim", dependencies: ["LM32ISA", "ELF32"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // Footprint correlation: follow-ups between pages, findings and candidates with evidence.
+        .target(name: "Correlation", dependencies: ["MPUISA", "MPUSim"]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["MPUSim"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
@@ -76,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "eric",
             dependencies: [
-                "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport",
+                "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport", "Correlation",
                 "ELF32", "LM32Sim", "GDBRemote", "EricSoC", "LM32Asm", "Capture", "AlertProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

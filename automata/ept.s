@@ -17,6 +17,8 @@
 //   Entries 0 and 1 must differ unless both are empty: a page of one repeated word is not a
 //   table.
 // The table's kind:
+// A table with pointers names each of them as a follow-up (EPT_NEXT): the tables below must be
+// EPT tables too, which is how a hierarchy is confirmed from its root (docs/automata.md).
 //   EPT_PT: 4 KiB leaves only; EPT_PD: 2 MiB leaves (and pointers to PTs); EPT_PDPT: 1 GiB
 //   leaves (and pointers); EPT_NONLEAF: pointers only: a PML4, or a PDPT or PD without large
 //   pages; one page alone cannot tell which.
@@ -26,9 +28,11 @@
 .alert EPT_PD, 0x12, "EPT page directory with 2 MiB leaves"
 .alert EPT_PDPT, 0x13, "EPT page-directory-pointer table with 1 GiB leaves"
 .alert EPT_NONLEAF, 0x14, "EPT table of pointers to lower tables (PML4, PDPT or PD)"
+.alert EPT_NEXT, 0x15, "a pointer entry of an EPT table (follow-up: the table below)"
+.follow EPT_NEXT, "ept", 3
 
 .ifndef MIN_PRESENT
-.equ MIN_PRESENT, 2            // fewer present entries than this: not reported (a lone word is too common)
+.equ MIN_PRESENT, 1            // upper EPT levels of a small guest hold one entry: a lone entry counts (correlation confirms)
 .endif
 
 // Registers:
@@ -111,7 +115,7 @@ next:
     loadw r11, $pdpt
     equw r3_3, r0, r11         // 1 GiB leaves
     intb $EPT_NONLEAF
-    intq r0
+    jmpw $follow
 pt:
     addw r5, r3_0, r3_2        // a PT holds 4 KiB leaves only (a pointer-shaped entry would be
     addw r5, r5, r3_3          // an uncached leaf: not mixed with cached ones in practice)
@@ -120,9 +124,27 @@ pt:
     intq r0
 pd:
     intb $EPT_PD
-    intq r0
+    jmpw $follow
 pdpt:
     intb $EPT_PDPT
-    intq r0
+
+// Every pointer entry (present, not a leaf, not an MMIO trap) as a follow-up.
+follow:
+    loadw r1, $0
+    loadw r10, $.next
+    loadw r14, $.entry
+.entry:
+    mloadq r4, r1
+    hammb r5, r4, r0, r6_2     // XWR
+    infb r0, r5, r10           // empty
+    hammb r5, r4, r6_1, r6_0   // W without R
+    infb r0, r5, r10
+    maskb r4, r6_3, r0, r10    // a large page
+    maskb r4, r6_4, r0, r10    // a 4 KiB leaf
+    intb $EPT_NEXT
+    intq r4
+.next:
+    addw r1, $8
+    infw r8, r1, r14
 no_match:
     intq r0

@@ -3,15 +3,21 @@
 // Every entry is 0 or a present table pointer with:
 //   - P and RW set (both Linux and Windows set RW at this level), PS (bit 7) clear,
 //     address bits 46-51 zero, an address that is not zero and not the previous entry's;
-//   - the user half (entries 0-255) with US set, the kernel half (256-511) with US clear.
+//   - the user half (entries 0-255) with US set; in the kernel half (256-511) Linux sets US
+//     too (0x067: it controls access in the leaves), Windows clears it: either is accepted.
 // The kernel half must hold between MIN_KERNEL and MAX_KERNEL entries: Linux maps at least
 // the direct map, vmalloc, vmemmap and the kernel image there; a sparse kernel half also sets a
 // root apart from lower-level tables, which are dense or hold few entries. An entry of the
 // kernel half that points at the page itself is Windows' self-reference (PML4_SELFREF).
+// A match names every entry as a follow-up (PML4_ENTRY): the x86-walk automaton goes down the
+// tables they point at, so that a lower-level table that happens to look like a root (a process's
+// PD with a few entries high in its page) is told apart from the roots (docs/automata.md).
 .automaton "pml4"
 .description "x86-64 page-table roots (PML4) with a populated kernel half"
 .alert PML4, 0x40, "x86-64 PML4 (page-table root) with a populated kernel half"
 .alert PML4_SELFREF, 0x41, "x86-64 PML4 with a self-referencing entry (Windows)"
+.alert PML4_ENTRY, 0x42, "an entry of a PML4 (follow-up: the tables below it)"
+.follow PML4_ENTRY, "x86-walk", 2
 
 .ifndef MIN_KERNEL
 .equ MIN_KERNEL, 4
@@ -55,7 +61,6 @@ entry:
     addw r3_0, $1
     jmpw $next
 kernel:
-    maskb r4, r6_2, r0, r2     // kernel half: US clear
     addw r3_1, $1
     hammq r5, r4, r15, r8      // pointing at this very page?
     infq r0, r5, r14
@@ -72,9 +77,24 @@ next:
     loadw r11, $windows        // both halves scanned
     equw r3_2, r0, r11         // a self-reference
     intb $PML4
-    intq r0
+    jmpw $follow
 windows:
     intb $PML4_SELFREF
+
+// Every entry (all are 0 or valid table pointers by now) as a follow-up.
+follow:
+    loadw r1, $0
+    loadw r10, $.next
+    loadw r12, $.entry
+    loadw r13, $0xff8
+.entry:
+    mloadq r4, r1
+    infq r0, r4, r10           // zero: next
+    intb $PML4_ENTRY
+    intq r4
+.next:
+    addw r1, $8
+    infw r13, r1, r12
     intq r0
 
 kernel_done:

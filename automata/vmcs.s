@@ -11,6 +11,9 @@
 //     levels (bits 5:3 = 3 or 4), bits 11:7 and 52-63 zero, a table address.
 // A page with a known revision, abort indicator 0, no link pointer, and nothing but zeros after
 // its 8-byte header is a VMXON region (reported as VMXON).
+// Each alert carries the revision (the next `int`); a VMCS also names its HOST_CR3 and, when EPT
+// is on, its EPTP as follow-ups: the pages they point at must be a page-table root and an EPT
+// PML4, which is what confirms the VMCS (docs/automata.md, "Correlation").
 // -D EXTRA_REVISION=0x.. adds a revision with the Haswell offsets, or with
 // -D EXTRA_LINK=.. EXTRA_EPTP=.. EXTRA_HOST_CR3=.. EXTRA_HOST_CR4=.. (byte offsets).
 .automaton "vmcs"
@@ -21,7 +24,20 @@
 .alert VMCS_HASWELL, 0x23, "VMCS, Haswell layout (revision 0x12)"
 .alert VMCS12_KVM, 0x24, "KVM nested VMCS (vmcs12, revision 0x11e57ed0)"
 .alert VMCS_EXTRA, 0x25, "VMCS with the revision given at assembly time (-D EXTRA_REVISION)"
+.alert VMCS_BOCHS, 0x26, "VMCS, Bochs layout (revision 0x2b)"
 .alert VMXON, 0x2f, "VMXON region: a known revision and an otherwise empty page"
+.alert VMCS_HOST_CR3, 0x2d, "the VMCS's HOST_CR3 (follow-up: a page-table root)"
+.alert VMCS_EPTP, 0x2e, "the VMCS's EPT pointer (follow-up: an EPT PML4)"
+.operand VMCS_NEHALEM
+.operand VMCS_WESTMERE
+.operand VMCS_SANDY_BRIDGE
+.operand VMCS_HASWELL
+.operand VMCS12_KVM
+.operand VMCS_EXTRA
+.operand VMCS_BOCHS
+.operand VMXON
+.follow VMCS_HOST_CR3, "pml4", 1
+.follow VMCS_EPTP, "ept", 4
 
 // Offsets (bytes): link pointer, EPTP, HOST_CR3, HOST_CR4.
 .equ NEHALEM_REVISION, 0x0e
@@ -29,6 +45,9 @@
 .equ SANDY_BRIDGE_REVISION, 0x10
 .equ HASWELL_REVISION, 0x12
 .equ VMCS12_REVISION, 0x11e57ed0
+// Bochs 2.7's layout (cpu/vmcs.cc): field E at 0x10 + ((width << 2 | type) * 64 + (E & 0x3ff)) * 4,
+// checked on a real dump of KVM under Bochs (scripts/lab).
+.equ BOCHS_REVISION, 0x2b
 .ifndef EXTRA_LINK
 .equ EXTRA_LINK, 248
 .endif
@@ -92,7 +111,7 @@ haswell:
     loadb r12, $VMCS_HASWELL
     jmpw $check
 vmcs12:
-    loadw r7, $extra
+    loadw r7, $bochs
     loadd r6, $(VMCS12_REVISION << 1) & 0xffffffff
     equd r4, r6, r7
     loadw r8, $176
@@ -100,6 +119,16 @@ vmcs12:
     loadw r10, $592
     loadw r11, $600
     loadb r12, $VMCS12_KVM
+    jmpw $check
+bochs:
+    loadw r7, $extra
+    loadd r6, $BOCHS_REVISION << 1
+    equd r4, r6, r7
+    loadw r8, $0x610
+    loadw r9, $0x478
+    loadw r10, $0xf18
+    loadw r11, $0xf20
+    loadb r12, $VMCS_BOCHS
     jmpw $check
 extra:
 .ifdef EXTRA_REVISION
@@ -158,6 +187,16 @@ walk:
     jmpw $no_match
 found:
     intq r12
+    mloadd r5, $0              // the revision (not zero: it matched a layout)
+    intd r5
+    mloadq r5, r10
+    intb $VMCS_HOST_CR3
+    intq r5                    // not zero: checked above
+    mloadq r5, r9
+    loadw r7, $no_match
+    infq r0, r5, r7            // EPT off: no EPTP to follow
+    intb $VMCS_EPTP
+    intq r5
     intq r0
 
 // A VMXON region: the header and then nothing.
@@ -171,5 +210,7 @@ vmxon:
     addw r1, $8
     infw r8, r1, r7
     intb $VMXON
+    mloadd r5, $0
+    intd r5
 no_match:
     intq r0

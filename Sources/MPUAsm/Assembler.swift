@@ -24,7 +24,7 @@ public struct AssemblyResult: Sendable {
 }
 
 public enum MPUAssembler {
-    public static let directives = [".equ", ".set", ".include", ".automaton", ".description", ".alert",
+    public static let directives = [".equ", ".set", ".include", ".automaton", ".description", ".alert", ".follow", ".operand", ".followup",
                                     ".entry", ".if", ".ifdef", ".ifndef", ".else", ".endif", ".error"]
 
     /// Assembles the file at `path` (read through `options.provider`).

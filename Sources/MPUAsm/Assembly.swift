@@ -61,12 +61,18 @@ struct Assembly {
     var automatonDescription: (String, SourceLocation)?
     struct PendingAlert { var name: String; var description: String?; var site: Site }
     var alerts: [PendingAlert] = []
+    /// `.follow NAME, "automaton"[, depth]` and `.operand NAME`, resolved once alerts are.
+    struct PendingFollow { var alert: String; var automaton: String?; var depth: Expression?; var site: Site; var location: SourceLocation }
+    var follows: [PendingFollow] = []
+    var followUpOnly = false
     var entry: (Expression, Site)?
 
     // Pass 2 output.
     var code: [UInt8] = []
     var entryAddress: UInt32 = 0
     var metadataAlerts: [MPUAlert] = []
+    var metadataFollows: [MPUFollow] = []
+    var metadataOperands: [UInt64] = []
 
     // Conditionals and includes.
     struct Conditional {

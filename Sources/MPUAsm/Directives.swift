@@ -29,6 +29,23 @@ extension Assembly {
             guard expectEnd(&line), declare(symbol, kind: .alert, location: line.location(token), line: line) else { return }
             defineConstant(symbol, expression, at: site(line))
             alerts.append(PendingAlert(name: symbol, description: description, site: site(line)))
+        case ".follow", ".operand":
+            guard let (alert, token) = expectName(&line, after: name) else { return }
+            var automaton: String?
+            var depth: Expression?
+            if name == ".follow" {
+                guard expectComma(&line, after: "the alert name"), let (text, _) = expectString(&line, after: "','") else { return }
+                automaton = text
+                if line.position < line.tokens.count {
+                    guard expectComma(&line, after: "the automaton's name"), let expression = expectExpression(&line) else { return }
+                    depth = expression
+                }
+            }
+            guard expectEnd(&line) else { return }
+            follows.append(PendingFollow(alert: alert, automaton: automaton, depth: depth, site: site(line), location: line.location(token)))
+        case ".followup":
+            guard expectEnd(&line) else { return }
+            followUpOnly = true
         case ".automaton", ".description":
             guard let (text, _) = expectString(&line, after: name), expectEnd(&line) else { return }
             let location = line.location(head)

@@ -103,6 +103,31 @@ extension Assembly {
                 metadataAlerts.append(MPUAlert(value: value, name: alert.name, description: alert.description))
             }
         }
+        var carried: Set<UInt64> = []
+        for follow in follows {
+            guard let alert = metadataAlerts.first(where: { $0.name == follow.alert }) else {
+                sink.error("'\(follow.alert)' is not an alert of this automaton (declare it with .alert)", at: follow.location, line: follow.site.sourceLine)
+                continue
+            }
+            guard carried.insert(alert.value).inserted else {
+                sink.error("'\(follow.alert)' already carries an operand or a follow-up", at: follow.location, line: follow.site.sourceLine)
+                continue
+            }
+            guard let automaton = follow.automaton else {
+                metadataOperands.append(alert.value)
+                continue
+            }
+            var depth: UInt8 = 1
+            if let expression = follow.depth {
+                guard let value = evaluate(expression, at: follow.site, final: true) else { continue }
+                guard (1...16).contains(value) else {
+                    sink.error("follow-up depth \(Assembly.literal(value)) is outside 1..16", at: follow.location, line: follow.site.sourceLine)
+                    continue
+                }
+                depth = UInt8(value)
+            }
+            metadataFollows.append(MPUFollow(value: alert.value, automaton: automaton, depth: depth))
+        }
     }
 
     mutating func encode(_ pending: PendingInstruction) {
@@ -190,7 +215,8 @@ extension Assembly {
             }.sorted { $0.name < $1.name }
             image = MPUImage(
                 entry: entryAddress, code: code, symbols: symbols,
-                metadata: MPUMetadata(name: automatonName?.0, description: automatonDescription?.0, alerts: metadataAlerts))
+                metadata: MPUMetadata(name: automatonName?.0, description: automatonDescription?.0, alerts: metadataAlerts,
+                                      follows: metadataFollows, operands: metadataOperands, followUpOnly: followUpOnly))
         }
         return AssemblyResult(image: image, diagnostics: diagnostics, listing: listing, files: files)
     }

@@ -60,6 +60,14 @@ public enum Disassembler {
             let suffix = alert.description.map { ", " + quoted($0) } ?? ""
             out.append(".alert \(alert.name), \(value)\(suffix)")
         }
+        for follow in meta.follows {
+            guard let name = meta.alertName(for: follow.value) else { continue }
+            out.append(".follow \(name), \(quoted(follow.automaton)), \(follow.depth)")
+        }
+        for value in meta.operands {
+            if let name = meta.alertName(for: value) { out.append(".operand \(name)") }
+        }
+        if meta.followUpOnly { out.append(".followup") }
         for symbol in image.symbols where symbol.kind == .constant && !alertNames.contains(symbol.name) {
             out.append(".equ \(symbol.name), 0x\(String(symbol.value, radix: 16))")
         }

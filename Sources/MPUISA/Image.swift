@@ -42,18 +42,49 @@ public struct MPUAlert: Hashable, Sendable {
     }
 }
 
+/// A follow-up an alert asks for (`.follow`): the `int` after the alert carries a page
+/// pointer (address bits 12-51), and that page is to be checked by another automaton. Chains of
+/// follow-ups are at most `depth` runs long (docs/automata.md, "Correlation").
+public struct MPUFollow: Hashable, Sendable {
+    public var value: UInt64
+    public var automaton: String
+    public var depth: UInt8
+
+    public init(value: UInt64, automaton: String, depth: UInt8 = 1) {
+        self.value = value
+        self.automaton = automaton
+        self.depth = depth
+    }
+}
+
 public struct MPUMetadata: Hashable, Sendable {
     public var name: String?
     public var description: String?
     public var alerts: [MPUAlert]
+    /// Alerts whose next `int` is a page pointer to check with another automaton.
+    public var follows: [MPUFollow]
+    /// Alerts whose next `int` is a value that goes with them (a revision, a field).
+    public var operands: [UInt64]
+    /// Runs only when another automaton's follow-up asks for it, never on every page.
+    public var followUpOnly: Bool
 
-    public init(name: String? = nil, description: String? = nil, alerts: [MPUAlert] = []) {
+    public init(name: String? = nil, description: String? = nil, alerts: [MPUAlert] = [],
+                follows: [MPUFollow] = [], operands: [UInt64] = [], followUpOnly: Bool = false) {
         self.name = name
         self.description = description
         self.alerts = alerts
+        self.follows = follows
+        self.operands = operands
+        self.followUpOnly = followUpOnly
     }
 
-    public var isEmpty: Bool { name == nil && description == nil && alerts.isEmpty }
+    public var isEmpty: Bool { name == nil && description == nil && alerts.isEmpty && !hasCorrelation }
+    var hasCorrelation: Bool { !follows.isEmpty || !operands.isEmpty || followUpOnly }
+
+    /// Whether the `int` after an alert of this value carries a pointer or an operand.
+    public func takesOperand(_ value: UInt64) -> Bool {
+        operands.contains(value) || follows.contains { $0.value == value }
+    }
 
     /// The name an automaton gave to an alert value, if any.
     public func alertName(for value: UInt64) -> String? {
@@ -117,6 +148,18 @@ public struct MPUImage: Hashable, Sendable {
                 body.u64(alert.value)
                 body.string(alert.name)
                 body.string(alert.description ?? "")
+            }
+            // Correlation (optional, so that images without it read as before).
+            if metadata.hasCorrelation {
+                body.u16(UInt16(metadata.follows.count))
+                for follow in metadata.follows {
+                    body.u64(follow.value)
+                    body.string(follow.automaton)
+                    body.u8(follow.depth)
+                }
+                body.u16(UInt16(metadata.operands.count))
+                for value in metadata.operands { body.u64(value) }
+                body.u8(metadata.followUpOnly ? 1 : 0)
             }
             bodies.append((.metadata, body.bytes))
         }
@@ -222,6 +265,20 @@ public struct MPUImage: Hashable, Sendable {
                     let alertName = try body.string()
                     let alertDescription = try body.string()
                     metadata.alerts.append(MPUAlert(value: value, name: alertName, description: alertDescription.isEmpty ? nil : alertDescription))
+                }
+                if body.position < body.end {
+                    for _ in 0..<Int(try body.u16()) {
+                        let value = try body.u64()
+                        let automaton = try body.string()
+                        metadata.follows.append(MPUFollow(value: value, automaton: automaton, depth: try body.u8()))
+                    }
+                    for _ in 0..<Int(try body.u16()) { metadata.operands.append(try body.u64()) }
+                    let flagOffset = body.position
+                    switch try body.u8() {
+                    case 0: break
+                    case 1: metadata.followUpOnly = true
+                    case let flag: throw fail(flagOffset, "unknown follow-up flag \(flag)")
+                    }
                 }
             }
             guard body.position == body.end else {

@@ -38,6 +38,8 @@ public struct AutomatonStatistics: Sendable, Hashable {
     public var alerts: UInt64 = 0
     public var faults: UInt64 = 0
 
+    public init() {}
+
     mutating func add(_ other: AutomatonStatistics) {
         runs += other.runs
         instructions += other.instructions
@@ -58,6 +60,11 @@ public struct ScanStatistics: Sendable, Hashable {
     public var fetchCycles: UInt64 = 0
     /// Wall-clock seconds the scan took on this machine.
     public var hostSeconds: Double = 0
+    /// Follow-up runs after the sweep (pages the sweep had not checked with the automaton a
+    /// follow-up asks for): their page fetches and automata cycles.
+    public var followUpRuns: UInt64 = 0
+    public var followUpFetchCycles: UInt64 = 0
+    public var followUpCycles: UInt64 = 0
 
     public var bytes: UInt64 { pages * UInt64(InstructionSet.pageBytes) }
     public var instructions: UInt64 { perAutomaton.reduce(0) { $0 + $1.instructions } }
@@ -65,8 +72,10 @@ public struct ScanStatistics: Sendable, Hashable {
     public var hostReads: UInt64 { perAutomaton.reduce(0) { $0 + $1.hostReads } }
     public var alerts: UInt64 { perAutomaton.reduce(0) { $0 + $1.alerts } }
     public var faults: UInt64 { perAutomaton.reduce(0) { $0 + $1.faults } }
-    /// The device scans pages one after another: fetch, then each automaton in turn.
-    public var deviceCycles: UInt64 { fetchCycles + mpuCycles }
+    /// The device scans pages one after another: fetch, then each automaton in turn; then the
+    /// follow-ups, one fetch and one run each.
+    public var sweepCycles: UInt64 { fetchCycles + mpuCycles }
+    public var deviceCycles: UInt64 { sweepCycles + followUpFetchCycles + followUpCycles }
     public var bytesPerHostSecond: Double { hostSeconds > 0 ? Double(bytes) / hostSeconds : 0 }
 }
 

@@ -64,6 +64,8 @@ no_match:
 //   Entries 0 and 1 must differ unless both are empty: a page of one repeated word is not a
 //   table.
 // The table's kind:
+// A table with pointers names each of them as a follow-up (EPT_NEXT): the tables below must be
+// EPT tables too, which is how a hierarchy is confirmed from its root (docs/automata.md).
 //   EPT_PT: 4 KiB leaves only; EPT_PD: 2 MiB leaves (and pointers to PTs); EPT_PDPT: 1 GiB
 //   leaves (and pointers); EPT_NONLEAF: pointers only: a PML4, or a PDPT or PD without large
 //   pages; one page alone cannot tell which.
@@ -73,9 +75,11 @@ no_match:
 .alert EPT_PD, 0x12, "EPT page directory with 2 MiB leaves"
 .alert EPT_PDPT, 0x13, "EPT page-directory-pointer table with 1 GiB leaves"
 .alert EPT_NONLEAF, 0x14, "EPT table of pointers to lower tables (PML4, PDPT or PD)"
+.alert EPT_NEXT, 0x15, "a pointer entry of an EPT table (follow-up: the table below)"
+.follow EPT_NEXT, "ept", 3
 
 .ifndef MIN_PRESENT
-.equ MIN_PRESENT, 2            // fewer present entries than this: not reported (a lone word is too common)
+.equ MIN_PRESENT, 1            // upper EPT levels of a small guest hold one entry: a lone entry counts (correlation confirms)
 .endif
 
 // Registers:
@@ -158,7 +162,7 @@ next:
     loadw r11, $pdpt
     equw r3_3, r0, r11         // 1 GiB leaves
     intb $EPT_NONLEAF
-    intq r0
+    jmpw $follow
 pt:
     addw r5, r3_0, r3_2        // a PT holds 4 KiB leaves only (a pointer-shaped entry would be
     addw r5, r5, r3_3          // an uncached leaf: not mixed with cached ones in practice)
@@ -167,10 +171,28 @@ pt:
     intq r0
 pd:
     intb $EPT_PD
-    intq r0
+    jmpw $follow
 pdpt:
     intb $EPT_PDPT
-    intq r0
+
+// Every pointer entry (present, not a leaf, not an MMIO trap) as a follow-up.
+follow:
+    loadw r1, $0
+    loadw r10, $.next
+    loadw r14, $.entry
+.entry:
+    mloadq r4, r1
+    hammb r5, r4, r0, r6_2     // XWR
+    infb r0, r5, r10           // empty
+    hammb r5, r4, r6_1, r6_0   // W without R
+    infb r0, r5, r10
+    maskb r4, r6_3, r0, r10    // a large page
+    maskb r4, r6_4, r0, r10    // a 4 KiB leaf
+    intb $EPT_NEXT
+    intq r4
+.next:
+    addw r1, $8
+    infw r8, r1, r14
 no_match:
     intq r0
 
@@ -249,15 +271,21 @@ found:
 // Every entry is 0 or a present table pointer with:
 //   - P and RW set (both Linux and Windows set RW at this level), PS (bit 7) clear,
 //     address bits 46-51 zero, an address that is not zero and not the previous entry's;
-//   - the user half (entries 0-255) with US set, the kernel half (256-511) with US clear.
+//   - the user half (entries 0-255) with US set; in the kernel half (256-511) Linux sets US
+//     too (0x067: it controls access in the leaves), Windows clears it: either is accepted.
 // The kernel half must hold between MIN_KERNEL and MAX_KERNEL entries: Linux maps at least
 // the direct map, vmalloc, vmemmap and the kernel image there; a sparse kernel half also sets a
 // root apart from lower-level tables, which are dense or hold few entries. An entry of the
 // kernel half that points at the page itself is Windows' self-reference (PML4_SELFREF).
+// A match names every entry as a follow-up (PML4_ENTRY): the x86-walk automaton goes down the
+// tables they point at, so that a lower-level table that happens to look like a root (a process's
+// PD with a few entries high in its page) is told apart from the roots (docs/automata.md).
 .automaton "pml4"
 .description "x86-64 page-table roots (PML4) with a populated kernel half"
 .alert PML4, 0x40, "x86-64 PML4 (page-table root) with a populated kernel half"
 .alert PML4_SELFREF, 0x41, "x86-64 PML4 with a self-referencing entry (Windows)"
+.alert PML4_ENTRY, 0x42, "an entry of a PML4 (follow-up: the tables below it)"
+.follow PML4_ENTRY, "x86-walk", 2
 
 .ifndef MIN_KERNEL
 .equ MIN_KERNEL, 4
@@ -301,7 +329,6 @@ entry:
     addw r3_0, $1
     jmpw $next
 kernel:
-    maskb r4, r6_2, r0, r2     // kernel half: US clear
     addw r3_1, $1
     hammq r5, r4, r15, r8      // pointing at this very page?
     infq r0, r5, r14
@@ -318,9 +345,24 @@ next:
     loadw r11, $windows        // both halves scanned
     equw r3_2, r0, r11         // a self-reference
     intb $PML4
-    intq r0
+    jmpw $follow
 windows:
     intb $PML4_SELFREF
+
+// Every entry (all are 0 or valid table pointers by now) as a follow-up.
+follow:
+    loadw r1, $0
+    loadw r10, $.next
+    loadw r12, $.entry
+    loadw r13, $0xff8
+.entry:
+    mloadq r4, r1
+    infq r0, r4, r10           // zero: next
+    intb $PML4_ENTRY
+    intq r4
+.next:
+    addw r1, $8
+    infw r13, r1, r12
     intq r0
 
 kernel_done:
@@ -347,9 +389,23 @@ no_match:
 //     set, nothing above bit 24 (HOST_CR4 of a 64-bit host);
 //   - at least two page-aligned physical addresses (CR3s, the I/O and MSR bitmaps): low 12
 //     bits and bits 52-63 clear, not zero.
+// A page like that is only a candidate: slab pages of any kernel hold such words. The alert
+// carries the revision, and every quadword that could be an EPTP (WB or UC, 4-level walk) or a
+// CR3 (bits 12-45 an address, at most a small PCID below) is named as a follow-up: the VMCS is
+// confirmed when one of them points at an EPT hierarchy and another at a page-table root
+// (docs/automata.md, "Correlation").
+// A page with an unknown revision, abort indicator 0 and nothing else is a VMXON candidate
+// (VMXON_GENERIC, with its revision): confirmed when a confirmed VMCS has the same revision.
 .automaton "vmcs-generic"
 .description "VMCS of an unknown layout: link pointer, a VMXE CR4 and page addresses anywhere in the page"
 .alert VMCS_GENERIC, 0x28, "VMCS candidate of an unknown layout (layout-free checks)"
+.alert VMXON_GENERIC, 0x29, "VMXON candidate: an unknown revision and an otherwise empty page"
+.alert GENERIC_EPTP, 0x2a, "a quadword shaped like an EPTP (follow-up: an EPT PML4)"
+.alert GENERIC_CR3, 0x2b, "a quadword shaped like a CR3 (follow-up: a page-table root)"
+.operand VMCS_GENERIC
+.operand VMXON_GENERIC
+.follow GENERIC_EPTP, "ept", 4
+.follow GENERIC_CR3, "pml4", 1
 
 // Registers: r1 cursor, r3 counters (w slots: 0 all-ones, 1 CR4-like, 2 page addresses),
 // r4 quadword, r5 scratch, r6 all ones, r7 CR4 bits that must be set, r8 CR4 bits that must be
@@ -382,9 +438,30 @@ start:
     jmpw $no_match
 .not_haswell:
     loadd r5, $(0x11e57ed0 << 1) & 0xffffffff
-    loadw r6, $scan
+    loadw r6, $.not_vmcs12
     equd r4, r5, r6
     jmpw $no_match
+.not_vmcs12:
+    loadd r5, $0x2b << 1       // Bochs
+    loadw r6, $empty
+    equd r4, r5, r6
+    jmpw $no_match
+
+// Nothing after the header: a VMXON candidate.
+empty:
+    loadw r1, $8
+    loadw r7, $.loop
+    loadw r8, $0xff8
+    loadw r6, $scan
+.loop:
+    mloadq r5, r1
+    equq r5, r0, r6            // something: perhaps a VMCS
+    addw r1, $8
+    infw r8, r1, r7
+    intb $VMXON_GENERIC
+    mloadd r5, $0
+    intd r5
+    intq r0
 
 scan:
     loadq r6, $-1
@@ -421,6 +498,46 @@ next:
     loadb r5, $1
     infw r5, r3_2, r2          // fewer than two page addresses
     intb $VMCS_GENERIC
+    mloadd r5, $0
+    intd r5                    // the revision (not zero: checked above)
+
+// Follow-ups: EPTP-shaped and CR3-shaped quadwords.
+// r7: low bits an EPTP has (WB: 0x01e, UC: 0x018), r8 the bits compared (all but A/D, bit 6),
+// r9 bits a CR3 has clear (46-63, 4-10: room for a PCID 0-15 and bit 11), r11 address bits 12-45,
+// r6, r10, r13 jump targets.
+    loadd r7, $0x01e
+    loadd r8_0, $0x00000fbf
+    loadd r8_1, $0xfff00000
+    loadd r9_0, $0x000007f0
+    loadd r9_1, $0xffffc000
+    loadd r11_0, $0xfffff000
+    loadd r11_1, $0x00003fff
+    loadd r12, $0x018
+    loadw r10, $.next
+    loadw r13, $.entry
+    loadw r6, $.eptp
+    loadw r1, $8
+.entry:
+    mloadq r4, r1
+    hammq r5, r4, r0, r11      // no address: next
+    infq r0, r5, r10
+    hammq r5, r4, r7, r8       // WB EPTP?
+    infq r0, r5, r6
+    hammq r5, r4, r12, r8      // UC EPTP?
+    infq r0, r5, r6
+    jmpw $.cr3
+.eptp:
+    intb $GENERIC_EPTP
+    intq r4
+    jmpw $.next
+.cr3:
+    maskq r4, r9, r0, r10      // CR3-shaped
+    intb $GENERIC_CR3
+    intq r4
+.next:
+    addw r1, $8
+    loadw r5, $0xff8
+    infw r5, r1, r13
 no_match:
     intq r0
 
@@ -439,6 +556,9 @@ no_match:
 //     levels (bits 5:3 = 3 or 4), bits 11:7 and 52-63 zero, a table address.
 // A page with a known revision, abort indicator 0, no link pointer, and nothing but zeros after
 // its 8-byte header is a VMXON region (reported as VMXON).
+// Each alert carries the revision (the next `int`); a VMCS also names its HOST_CR3 and, when EPT
+// is on, its EPTP as follow-ups: the pages they point at must be a page-table root and an EPT
+// PML4, which is what confirms the VMCS (docs/automata.md, "Correlation").
 // -D EXTRA_REVISION=0x.. adds a revision with the Haswell offsets, or with
 // -D EXTRA_LINK=.. EXTRA_EPTP=.. EXTRA_HOST_CR3=.. EXTRA_HOST_CR4=.. (byte offsets).
 .automaton "vmcs"
@@ -449,7 +569,20 @@ no_match:
 .alert VMCS_HASWELL, 0x23, "VMCS, Haswell layout (revision 0x12)"
 .alert VMCS12_KVM, 0x24, "KVM nested VMCS (vmcs12, revision 0x11e57ed0)"
 .alert VMCS_EXTRA, 0x25, "VMCS with the revision given at assembly time (-D EXTRA_REVISION)"
+.alert VMCS_BOCHS, 0x26, "VMCS, Bochs layout (revision 0x2b)"
 .alert VMXON, 0x2f, "VMXON region: a known revision and an otherwise empty page"
+.alert VMCS_HOST_CR3, 0x2d, "the VMCS's HOST_CR3 (follow-up: a page-table root)"
+.alert VMCS_EPTP, 0x2e, "the VMCS's EPT pointer (follow-up: an EPT PML4)"
+.operand VMCS_NEHALEM
+.operand VMCS_WESTMERE
+.operand VMCS_SANDY_BRIDGE
+.operand VMCS_HASWELL
+.operand VMCS12_KVM
+.operand VMCS_EXTRA
+.operand VMCS_BOCHS
+.operand VMXON
+.follow VMCS_HOST_CR3, "pml4", 1
+.follow VMCS_EPTP, "ept", 4
 
 // Offsets (bytes): link pointer, EPTP, HOST_CR3, HOST_CR4.
 .equ NEHALEM_REVISION, 0x0e
@@ -457,6 +590,9 @@ no_match:
 .equ SANDY_BRIDGE_REVISION, 0x10
 .equ HASWELL_REVISION, 0x12
 .equ VMCS12_REVISION, 0x11e57ed0
+// Bochs 2.7's layout (cpu/vmcs.cc): field E at 0x10 + ((width << 2 | type) * 64 + (E & 0x3ff)) * 4,
+// checked on a real dump of KVM under Bochs (scripts/lab).
+.equ BOCHS_REVISION, 0x2b
 .ifndef EXTRA_LINK
 .equ EXTRA_LINK, 248
 .endif
@@ -520,7 +656,7 @@ haswell:
     loadb r12, $VMCS_HASWELL
     jmpw $check
 vmcs12:
-    loadw r7, $extra
+    loadw r7, $bochs
     loadd r6, $(VMCS12_REVISION << 1) & 0xffffffff
     equd r4, r6, r7
     loadw r8, $176
@@ -528,6 +664,16 @@ vmcs12:
     loadw r10, $592
     loadw r11, $600
     loadb r12, $VMCS12_KVM
+    jmpw $check
+bochs:
+    loadw r7, $extra
+    loadd r6, $BOCHS_REVISION << 1
+    equd r4, r6, r7
+    loadw r8, $0x610
+    loadw r9, $0x478
+    loadw r10, $0xf18
+    loadw r11, $0xf20
+    loadb r12, $VMCS_BOCHS
     jmpw $check
 extra:
 .ifdef EXTRA_REVISION
@@ -586,6 +732,16 @@ walk:
     jmpw $no_match
 found:
     intq r12
+    mloadd r5, $0              // the revision (not zero: it matched a layout)
+    intd r5
+    mloadq r5, r10
+    intb $VMCS_HOST_CR3
+    intq r5                    // not zero: checked above
+    mloadq r5, r9
+    loadw r7, $no_match
+    infq r0, r5, r7            // EPT off: no EPTP to follow
+    intb $VMCS_EPTP
+    intq r5
     intq r0
 
 // A VMXON region: the header and then nothing.
@@ -599,7 +755,43 @@ vmxon:
     addw r1, $8
     infw r8, r1, r7
     intb $VMXON
+    mloadd r5, $0
+    intd r5
 no_match:
+    intq r0
+
+"""#),
+        ("x86-walk.s", #"""
+// x86-64 paging structures below a page-table root, as follow-ups (docs/automata.md, "x86-walk").
+//
+// Never run on every page: the pml4 automaton asks for it on each table its candidate roots
+// point at. Each run names every entry that points at a lower table (P set, PS clear, address
+// bits 46-51 zero) as a follow-up, so that the correlation knows every page of the roots' trees
+// down to the PTs: such a page is an x86 table, never a root of its own and never EPT.
+.automaton "x86-walk"
+.description "x86-64 page tables below a root (follow-ups of pml4): the pages of its tree"
+.followup
+.alert X86_NEXT, 0x48, "an entry pointing at a lower x86-64 table (follow-up: that table)"
+.follow X86_NEXT, "x86-walk", 3
+
+// Registers: r1 cursor, r4 entry, r6 byte constants (r6_0 0x01 P, r6_1 0x80 PS), r8_1 address
+// bits 46-51 in the high dword, r13 last offset; r10, r12 jump targets.
+start:
+    loadb r6_0, $0x01
+    loadb r6_1, $0x80
+    loadd r8_1, $0x000fc000
+    loadw r10, $next
+    loadw r12, $entry
+    loadw r13, $0xff8
+entry:
+    mloadq r4, r1
+    maskb r4, r6_1, r6_0, r10  // present and not a large page, or next
+    maskd r4_1, r8_1, r0, r10  // address bits 46-51 (not a table pointer)
+    intb $X86_NEXT
+    intq r4                    // not zero: P is set
+next:
+    addw r1, $8
+    infw r13, r1, r12          // while r1 <= 0xff8
     intq r0
 
 """#),

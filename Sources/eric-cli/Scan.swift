@@ -6,6 +6,7 @@ import MPUISA
 import MPUAsm
 import MPUSim
 import ShippedAutomata
+import Correlation
 
 struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,8 +44,11 @@ struct Scan: ParsableCommand {
     @Option(help: "Worker threads (default: one per core). Results do not depend on it.")
     var jobs: Int = 0
 
-    @Flag(help: "Write JSON Lines: one object per finding or fault, then a summary object.")
+    @Flag(help: "Write JSON Lines: one object per finding (and candidate) or fault, then a summary object.")
     var json = false
+
+    @Flag(help: "Also show candidates: page-level matches that the correlation did not confirm (never counted in the exit status).")
+    var candidates = false
 
     @Option(help: ArgumentHelp("auto (compiled code when a C compiler is available), interpreter, or compiled. Results are identical; only the speed differs.", valueName: "engine"))
     var engine: String = Engine.automatic.rawValue
@@ -86,6 +90,15 @@ struct Scan: ParsableCommand {
                 selected.append(automaton)
             }
         }
+        // The follow-up automata the selected ones ask for (x86-walk for pml4) come along.
+        let shipped = shippedAutomata(definitions: defined)
+        var index = 0
+        while index < selected.count {
+            for follow in selected[index].metadata.follows where !selected.contains(where: { $0.name == follow.automaton }) {
+                if let automaton = shipped.first(where: { $0.name == follow.automaton }) { selected.append(automaton) }
+            }
+            index += 1
+        }
         return selected
     }
 
@@ -104,7 +117,8 @@ struct Scan: ParsableCommand {
         let memory = openDump(dump)
         let model = timing.model
         let options = ScanOptions(timing: model, window: try range.map(Scan.parseRange), jobs: jobs, engine: Engine(rawValue: engine)!)
-        let scanner = Scanner(automata: loaded, options: options)
+        let scan = CorrelatedScan(automata: loaded, options: options)
+        let scanner = scan.scanner
         // Compiles what --engine asks (cached per machine, so the SoC's checker finds it built).
         let engines: PreparedEngines
         do {
@@ -113,53 +127,57 @@ struct Scan: ParsableCommand {
             Console.fail("eric: error: --engine compiled: \(error)", code: 2)
         }
         if soc {
-            return try runSoC(loaded, memory: memory, model: model, engine: options.engine,
+            return try runSoC(scan.sweepAutomata, memory: memory, model: model, engine: options.engine,
                               skippedBytes: scanner.bytesOutsideWholePages(in: memory))
         }
         var output = OutputBuffer()
         let progress = Console.standardErrorIsTerminal && !json ? ProgressLine() : nil
-
-        if !json {
-            output.append("physical address    automaton     alert               structure\n")
-        }
-        var findings = 0
-        let statistics = scanner.run(memory, engines: engines, onEvent: { event in
-            switch event {
-            case .finding(let finding):
-                findings += 1
-                if json {
-                    output.append(JSONLine.finding(finding, automaton: loaded[finding.automaton].name, timing: model))
-                } else {
-                    let metadata = loaded[finding.automaton].metadata
-                    let structure = metadata.alerts.first { $0.value == finding.value }?.description ?? "alert value \(hex(finding.value))"
-                    output.append("\(hex(finding.pageAddress, 16))  \(pad(loaded[finding.automaton].name, 12))  \(pad(finding.name ?? hex(finding.value), 18))  \(structure)\n")
-                }
-            case .fault(let report):
-                if json {
-                    output.append(JSONLine.fault(report, automaton: loaded[report.automaton].name, timing: model))
-                } else {
-                    output.append("\(hex(report.pageAddress, 16))  \(pad(loaded[report.automaton].name, 12))  \(pad("fault", 18))  \(report.fault)\n")
-                }
-            }
-            if output.count > 1 << 16 { output.flush() }
-        }, onProgress: { done, total in
-            progress?.update(done: done, total: total)
-        })
+        let outcome = scan.run(memory, engines: engines, onProgress: { done, total in progress?.update(done: done, total: total) })
         progress?.finish()
+        let statistics = outcome.statistics
+        report(outcome, automata: loaded, model: model, into: &output)
         if statistics.pages == 0 {
             let place = range.map { " in \($0)" } ?? ""
             Console.error("\(dump): warning: nothing scanned: no whole 4 KiB page\(place) (\(statistics.skippedBytes) bytes outside whole pages)")
         }
         if json {
-            output.append(JSONLine.summary(statistics, automata: loaded, timing: model, jobs: jobs))
+            output.append(JSONLine.summary(statistics, automata: scan.sweepAutomata, timing: model, jobs: jobs, reports: outcome.reports))
         } else {
-            output.append(summary(statistics, automata: loaded, timing: model, engines: engines, dump: memory))
+            output.append(summary(statistics, automata: scan.sweepAutomata, timing: model, engines: engines, dump: memory, reports: outcome.reports))
         }
         output.flush()
-        if findings > 0 { throw ExitCode(1) }
+        if outcome.reports.contains(where: { $0.confidence == .finding }) { throw ExitCode(1) }
     }
 
-    func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, engines: PreparedEngines, dump: MappedDump) -> String {
+    /// Findings (and with --candidates, candidates) with their evidence, then faults.
+    func report(_ outcome: ScanOutcome, automata: [Automaton], model: TimingModel, into output: inout OutputBuffer) {
+        let shown = outcome.reports.indices.filter { candidates || outcome.reports[$0].confidence == .finding }
+        if json {
+            for index in shown { output.append(JSONLine.report(outcome.reports[index], alert: outcome.alerts[index], timing: model)) }
+            for fault in outcome.faults {
+                output.append(JSONLine.fault(fault, automaton: automata.filter { !$0.metadata.followUpOnly }[fault.automaton].name, timing: model))
+            }
+            return
+        }
+        output.append("physical address    automaton     alert               structure\n")
+        let byName = Dictionary(automata.map { ($0.name, $0.metadata) }, uniquingKeysWith: { first, _ in first })
+        for index in shown {
+            let r = outcome.reports[index]
+            let description = byName[r.automaton]?.alerts.first { $0.value == r.value }?.description ?? "alert value \(hex(r.value))"
+            let level = r.level.map { " (level \($0))" } ?? ""
+            let mark = r.confidence == .candidate ? "candidate: " : ""
+            output.append("\(hex(r.page, 16))  \(pad(r.automaton, 12))  \(pad(r.name ?? hex(r.value), 18))  \(mark)\(description)\(level)\n")
+            output.append("                    \(r.confidence == .finding ? "confirmed" : "unconfirmed"): \(r.evidence)\n")
+            if output.count > 1 << 16 { output.flush() }
+        }
+        let sweepers = automata.filter { !$0.metadata.followUpOnly }
+        for fault in outcome.faults {
+            output.append("\(hex(fault.pageAddress, 16))  \(pad(sweepers[fault.automaton].name, 12))  \(pad("fault", 18))  \(fault.fault)\n")
+        }
+    }
+
+    func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, engines: PreparedEngines, dump: MappedDump,
+                 reports: [Report]) -> String {
         var lines: [String] = [""]
         let skippedInFile = dump.problems.reduce(UInt64(0)) { $0 + $1.skippedBytes }
         lines.append("dump            \(self.dump) (\(describe(dump)))" + (skippedInFile > 0 ? "; \(skippedInFile) bytes unreadable, see the warnings" : ""))
@@ -169,9 +187,12 @@ struct Scan: ParsableCommand {
             let a = s.perAutomaton[index]
             lines.append("  \(pad(automaton.name, 20)) \(a.alerts) alert\(a.alerts == 1 ? "" : "s"), \(a.faults) fault\(a.faults == 1 ? "" : "s"), \(a.instructions) instructions, \(a.cycles) cycles")
         }
-        lines.append("MPU             \(s.instructions) instructions, \(s.mpuCycles) cycles, \(s.hostReads) host reads")
+        lines.append("follow-ups      \(s.followUpRuns) runs on pages the sweep did not check with their automaton: \(s.followUpFetchCycles) cycles of page fetches + \(s.followUpCycles) cycles of automata")
+        lines.append("MPU             \(s.instructions) instructions, \(s.mpuCycles) cycles, \(s.hostReads) host reads (sweep)")
         let fetch = timing.hostAccess == .page ? "\(s.fetchCycles) cycles of page fetches (\(timing.pageFetchCycles) per page) + " : ""
-        lines.append("device time     \(formatSeconds(timing.seconds(cycles: s.deviceCycles))) at \(timing.clockHz / 1e6) MHz: \(fetch)\(s.mpuCycles) cycles of automata (timing \(timing.name))")
+        lines.append("device time     \(formatSeconds(timing.seconds(cycles: s.deviceCycles))) at \(timing.clockHz / 1e6) MHz: \(fetch)\(s.mpuCycles) cycles of automata + \(s.followUpFetchCycles + s.followUpCycles) of follow-ups (timing \(timing.name))")
+        let found = reports.count { $0.confidence == .finding }
+        lines.append("reports         \(found) finding\(found == 1 ? "" : "s"), \(reports.count - found) candidate\(reports.count - found == 1 ? "" : "s")" + (candidates ? "" : " (--candidates shows them)"))
         let rate = s.hostSeconds > 0 ? String(format: "%.2f GB/s", s.bytesPerHostSecond / 1e9) : "-"
         let engine = engines.compiledCount == automata.count ? "compiled" : engines.compiledCount == 0 ? "interpreter" : "\(engines.compiledCount) of \(automata.count) compiled"
         lines.append("host time       \(formatSeconds(s.hostSeconds)) (\(rate); engine: \(engine))")
@@ -244,6 +265,22 @@ enum JSONLine {
         let device_seconds: Double
     }
 
+    struct ReportRecord: Encodable {
+        let type: String
+        let page: UInt64
+        let automaton: String
+        let value: UInt64
+        let name: String?
+        let structure: String
+        let level: Int?
+        let evidence: String
+        let follow_up: Bool
+        let pc: Int?
+        let cycle: UInt64?
+        let device_cycle: UInt64?
+        let device_seconds: Double?
+    }
+
     struct FaultRecord: Encodable {
         let type = "fault"
         let page: UInt64
@@ -279,6 +316,11 @@ enum JSONLine {
         let clock_hz: Double
         let timing: String
         let host_seconds: Double
+        let follow_up_runs: UInt64
+        let follow_up_fetch_cycles: UInt64
+        let follow_up_cycles: UInt64
+        let findings: Int
+        let candidates: Int
     }
 
     static func encode(_ value: some Encodable) -> String {
@@ -292,12 +334,19 @@ enum JSONLine {
                              device_cycle: f.deviceCycle, device_seconds: timing.seconds(cycles: f.deviceCycle)))
     }
 
+    static func report(_ r: Report, alert: Finding?, timing: TimingModel) -> String {
+        encode(ReportRecord(type: r.confidence.rawValue, page: r.page, automaton: r.automaton, value: r.value, name: r.name,
+                            structure: r.structure.rawValue, level: r.level, evidence: r.evidence, follow_up: r.viaFollowUp,
+                            pc: alert?.pc, cycle: alert?.cycle, device_cycle: alert?.deviceCycle,
+                            device_seconds: alert.map { timing.seconds(cycles: $0.deviceCycle) }))
+    }
+
     static func fault(_ r: FaultReport, automaton: String, timing: TimingModel) -> String {
         encode(FaultRecord(page: r.pageAddress, automaton: automaton, fault: r.fault.kind.rawValue, pc: r.fault.pc,
                            cycle: r.fault.cycle, detail: r.fault.detail, device_cycle: r.deviceCycle))
     }
 
-    static func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, jobs: Int) -> String {
+    static func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, jobs: Int, reports: [Report]) -> String {
         let records = automata.enumerated().map { index, automaton in
             let a = s.perAutomaton[index]
             return AutomatonRecord(name: automaton.name, runs: a.runs, alerts: a.alerts, faults: a.faults,
@@ -306,6 +355,9 @@ enum JSONLine {
         return encode(SummaryRecord(pages: s.pages, bytes: s.bytes, skipped_bytes: s.skippedBytes, automata: records,
                                     instructions: s.instructions, mpu_cycles: s.mpuCycles, fetch_cycles: s.fetchCycles,
                                     device_cycles: s.deviceCycles, device_seconds: timing.seconds(cycles: s.deviceCycles),
-                                    clock_hz: timing.clockHz, timing: timing.name, host_seconds: s.hostSeconds))
+                                    clock_hz: timing.clockHz, timing: timing.name, host_seconds: s.hostSeconds,
+                                    follow_up_runs: s.followUpRuns, follow_up_fetch_cycles: s.followUpFetchCycles,
+                                    follow_up_cycles: s.followUpCycles, findings: reports.count { $0.confidence == .finding },
+                                    candidates: reports.count { $0.confidence == .candidate }))
     }
 }
