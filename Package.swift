@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),
         .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA", "Synth"]),
         .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport"]),
-        .testTarget(name: "AutomataTests", dependencies: ["Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
+        .testTarget(name: "AutomataTests", dependencies: ["Correlation", "Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport", "Synth"]),
         .testTarget(name: "LM32AsmTests", dependencies: ["LM32Asm", "LM32ISA", "LM32Sim", "ELF32", "TestSupport", "lm32as"]),

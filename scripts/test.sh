@@ -3,11 +3,19 @@
 # The reference lm32-elf tools (GNU binutils, gdb and its simulator) are built once per machine
 # into ~/.cache/eric/lm32-toolchain (about 9 minutes the first time) for the tests that compare
 # against them; set ERIC_SKIP_LM32_TOOLCHAIN=1 to skip those tests instead.
+# The real-memory lab (scripts/lab/make.sh: Linux guests under QEMU, a KVM host under Bochs) is
+# made once per machine into ~/.cache/eric/lab (about 5 minutes the first time) for the tests
+# that check findings on real memory; ERIC_SKIP_LAB=1 skips those tests instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 if [ "${ERIC_SKIP_LM32_TOOLCHAIN:-0}" != 1 ]; then
     LM32_TOOLCHAIN=$(bash scripts/build-lm32-toolchain.sh)
     export LM32_TOOLCHAIN ERIC_REQUIRE_LM32_TOOLCHAIN=1
+fi
+if [ "${ERIC_SKIP_LAB:-0}" != 1 ]; then
+    ERIC_LAB=${ERIC_LAB:-$HOME/.cache/eric/lab}
+    export ERIC_LAB ERIC_REQUIRE_LAB=1
+    bash scripts/lab/make.sh >/dev/null
 fi
 swift test --disable-xctest "$@"

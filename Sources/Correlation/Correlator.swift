@@ -238,7 +238,6 @@ public struct Correlator {
                             : "an EPT-shaped page that no VMCS and no complete hierarchy reaches"
                     }
                 case .other:
-                    if Self.bookkeeping.contains(name) { continue }
                     // An automaton of the user's own, outside the rules: its word is taken.
                     report.confidence = .finding
                     report.evidence = "page-level match (no correlation rule covers this alert)"
@@ -249,11 +248,7 @@ public struct Correlator {
         return reports
     }
 
-    /// Alerts that only carry follow-ups or operands: not structures.
-    static let bookkeeping: Set<String> = ["PML4_ENTRY", "EPT_NEXT", "X86_NEXT", "VMCS_HOST_CR3", "VMCS_EPTP", "GENERIC_EPTP", "GENERIC_CR3"]
-
     static func structure(of name: String) -> Report.Structure {
-        if bookkeeping.contains(name) { return .other }
         if name.hasPrefix("IDT") { return .idt }
         if name.hasPrefix("PML4") { return .root }
         if name.hasPrefix("VMXON") { return .vmxon }

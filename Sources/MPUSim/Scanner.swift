@@ -66,6 +66,8 @@ public struct ScanStatistics: Sendable, Hashable {
     public var followUpFetchCycles: UInt64 = 0
     public var followUpCycles: UInt64 = 0
 
+    public init() {}
+
     public var bytes: UInt64 { pages * UInt64(InstructionSet.pageBytes) }
     public var instructions: UInt64 { perAutomaton.reduce(0) { $0 + $1.instructions } }
     public var mpuCycles: UInt64 { perAutomaton.reduce(0) { $0 + $1.cycles } }

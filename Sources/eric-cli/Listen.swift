@@ -28,7 +28,7 @@ struct Listen: ParsableCommand {
     var keepGoing = false
 
     func run() throws {
-        let automata = shippedAutomata()
+        let automata = sweepAutomata()
         if source.hasPrefix("udp://") {
             let socket: UDPSocket
             do {

@@ -19,6 +19,10 @@ func shippedAutomata(definitions: [Definition] = []) -> [Automaton] {
     }
 }
 
+/// The shipped automata that run on every page (the SoC's run list, the records' automaton ids):
+/// all but the follow-up ones.
+func sweepAutomata() -> [Automaton] { shippedAutomata().filter { !$0.metadata.followUpOnly } }
+
 func parseDefinitions(_ texts: [String]) -> [Definition] {
     texts.map { text in
         do { return try Definition(parsing: text) } catch { Console.fail("eric: error: \(error)", code: 2) }

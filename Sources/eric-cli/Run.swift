@@ -137,7 +137,7 @@ struct RunCommand: ParsableCommand {
                 capture?.write(frame, nanoseconds: UInt64((Double(cycles) * 1e9 / Double(clockHz)).rounded()))
                 if let collector, let udp = try? UDPFrame(frame: frame), !collector.send(udp.payload) { clock.unsent += 1 }
             })
-            try soc.installAutomata(shippedAutomata().map(\.image))
+            try soc.installAutomata(sweepAutomata().map(\.image))
         } catch {
             Console.fail("eric: error: \(error)", code: 2)
         }

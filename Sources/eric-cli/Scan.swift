@@ -127,7 +127,7 @@ struct Scan: ParsableCommand {
             Console.fail("eric: error: --engine compiled: \(error)", code: 2)
         }
         if soc {
-            return try runSoC(scan.sweepAutomata, memory: memory, model: model, engine: options.engine,
+            return try runSoC(loaded, memory: memory, model: model, engine: options.engine,
                               skippedBytes: scanner.bytesOutsideWholePages(in: memory))
         }
         var output = OutputBuffer()

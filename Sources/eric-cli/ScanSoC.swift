@@ -7,6 +7,7 @@ import EricSoC
 import Foundation
 import LM32Asm
 import MPUSim
+import Correlation
 import ShippedAutomata
 
 /// `eric scan --soc`: the scan as the board runs it: the firmware on the LM32 drives the
@@ -36,6 +37,11 @@ extension Scan {
         let lm32_cycles: UInt64
         let lm32_instructions: UInt64
         let lm32_idle_cycles: UInt64
+        let follow_up_runs: UInt64
+        let follow_up_fetch_cycles: UInt64
+        let follow_up_cycles: UInt64
+        let findings: Int
+        let candidates: Int
         let device_seconds: Double
         let host_seconds: Double
     }
@@ -54,7 +60,7 @@ extension Scan {
             soc = try SoC(firmware: Scan.builtInFirmware(), host: memory, configuration: configuration, frames: { frame in
                 do { frames.records.append(try AlertRecord(payload: UDPFrame(frame: frame).payload)) } catch { frames.bad.append("\(error)") }
             })
-            try soc.installAutomata(loaded.map(\.image))
+            try soc.installAutomata(loaded.filter { !$0.metadata.followUpOnly }.map(\.image))
         } catch {
             Console.fail("eric: error: \(error)", code: 2)
         }
@@ -64,23 +70,18 @@ extension Scan {
         for problem in frames.bad + soc.ethernet.transmitErrors { Console.error("eric: warning: a frame from the device was unusable: \(problem)") }
         let clockHz = Double(configuration.clockHz)
 
-        var output = OutputBuffer()
-        if !json { output.append("physical address    automaton     alert               structure\n") }
+        // The records of each run, in the order the firmware sent them, make the sweep's runs; the
+        // follow-ups and the correlation are the direct scan's (docs/automata.md, "Correlation").
         let alerts = frames.records.filter { $0.kind == .alert }
-        var perAutomaton = [Int](repeating: 0, count: loaded.count)
+        let sweepers = loaded.filter { !$0.metadata.followUpOnly }
+        var perAutomaton = [Int](repeating: 0, count: sweepers.count)
+        var runs: [(RunKey, [UInt64])] = []
         for record in alerts {
             let index = Int(record.automaton)
-            guard index < loaded.count else { Console.error("eric: warning: a record names automaton \(index), which was not loaded"); continue }
+            guard index < sweepers.count else { Console.error("eric: warning: a record names automaton \(index), which was not loaded"); continue }
             perAutomaton[index] += 1
-            let metadata = loaded[index].metadata
-            let name = metadata.alertName(for: record.value)
-            if json {
-                output.append(JSONLine.encode(JSONLine.FindingRecord(page: record.page, automaton: loaded[index].name, value: record.value, name: name, pc: nil,
-                                                                     cycle: record.mpuCycles, device_cycle: record.time, device_seconds: Double(record.time) / clockHz)))
-            } else {
-                let structure = metadata.alerts.first { $0.value == record.value }?.description ?? "alert value \(hex(record.value))"
-                output.append("\(hex(record.page, 16))  \(pad(loaded[index].name, 12))  \(pad(name ?? hex(record.value), 18))  \(structure)\n")
-            }
+            let key = RunKey(page: record.page, automaton: sweepers[index].name)
+            if runs.last?.0 == key { runs[runs.count - 1].1.append(record.value) } else { runs.append((key, [record.value])) }
         }
         guard let summary = frames.records.last, summary.kind == .summary else {
             Console.fail("eric: error: the firmware sent no summary record", code: 2)
@@ -88,25 +89,42 @@ extension Scan {
         if summary.page == 0 {
             Console.error("\(dump): warning: nothing scanned: no whole 4 KiB page in the dump (\(skippedBytes) bytes outside whole pages)")
         }
-        let deviceSeconds = Double(soc.cpu.cycles) / clockHz
+        var statistics = ScanStatistics()
+        statistics.pages = summary.page
+        statistics.fetchCycles = soc.checker.totalFetchCycles
+        let outcome = CorrelatedScan(automata: loaded, options: ScanOptions(timing: model, jobs: 1, engine: engine))
+            .correlate(runs: runs, runFindings: [:], faults: [], statistics: &statistics, memory: memory)
+        var output = OutputBuffer()
+        report(outcome, automata: loaded, model: model, into: &output)
+        let followUpCycles = statistics.followUpFetchCycles + statistics.followUpCycles
+        // The follow-ups come after the sweep: the device's time is the LM32's from reset to the
+        // summary, then theirs.
+        let deviceSeconds = Double(soc.cpu.cycles) / clockHz + model.seconds(cycles: followUpCycles)
         if json {
             output.append(JSONLine.encode(SoCSummaryRecord(pages: summary.page, skipped_bytes: skippedBytes, runs: summary.runs, alerts: summary.value, faults: summary.faults,
                                                            mpu_cycles: summary.mpuCycles &- soc.checker.totalFetchCycles, fetch_cycles: soc.checker.totalFetchCycles, lm32_cycles: soc.cpu.cycles, lm32_instructions: soc.cpu.instructions,
-                                                           lm32_idle_cycles: soc.idleCycles, device_seconds: deviceSeconds, host_seconds: hostSeconds)))
+                                                           lm32_idle_cycles: soc.idleCycles, follow_up_runs: statistics.followUpRuns,
+                                                           follow_up_fetch_cycles: statistics.followUpFetchCycles, follow_up_cycles: statistics.followUpCycles,
+                                                           findings: outcome.reports.count { $0.confidence == .finding },
+                                                           candidates: outcome.reports.count { $0.confidence == .candidate },
+                                                           device_seconds: deviceSeconds, host_seconds: hostSeconds)))
         } else {
             var lines = ["", "dump            \(dump) (\(describe(memory)))", "pages scanned   \(summary.page) through the SoC (firmware/eric.S)"
                          + (skippedBytes > 0 ? "; \(skippedBytes) bytes outside whole pages not scanned" : "")]
-            for (index, automaton) in loaded.enumerated() {
+            for (index, automaton) in sweepers.enumerated() {
                 lines.append("  \(pad(automaton.name, 20)) \(perAutomaton[index]) alert\(perAutomaton[index] == 1 ? "" : "s")")
             }
             let fetches = soc.checker.totalFetchCycles
             lines.append("MPU             \(summary.runs) runs, \(summary.faults) faulted, \(summary.mpuCycles) cycles: \(fetches) of page fetches over PCIe + \(summary.mpuCycles &- fetches) of automata (timing \(model.name))")
             lines.append("LM32            \(soc.cpu.instructions) instructions, \(soc.cpu.cycles) cycles, \(soc.idleCycles) of them idle")
-            lines.append("device time     \(formatSeconds(deviceSeconds)) at \(clockHz / 1e6) MHz (the LM32 clock, from reset to the summary)")
+            lines.append("follow-ups      \(statistics.followUpRuns) runs after the sweep: \(statistics.followUpFetchCycles) cycles of page fetches + \(statistics.followUpCycles) cycles of automata")
+            lines.append("device time     \(formatSeconds(deviceSeconds)) at \(clockHz / 1e6) MHz (the LM32 clock from reset to the summary, then the follow-ups)")
+            let found = outcome.reports.count { $0.confidence == .finding }
+            lines.append("reports         \(found) finding\(found == 1 ? "" : "s"), \(outcome.reports.count - found) candidates" + (candidates ? "" : " (--candidates shows them)"))
             lines.append("host time       \(formatSeconds(hostSeconds))")
             output.append(lines.joined(separator: "\n") + "\n")
         }
         output.flush()
-        if !alerts.isEmpty { throw ExitCode(1) }
+        if outcome.reports.contains(where: { $0.confidence == .finding }) { throw ExitCode(1) }
     }
 }

@@ -1,3 +1,4 @@
+import Correlation
 import Dumps
 import Foundation
 import MPUAsm
@@ -19,17 +20,12 @@ let shipped: [Automaton] = {
     }
 }()
 
-/// (address, "automaton/ALERT") for every finding of a scan.
+/// (address, "automaton/ALERT") for every structure alert of a scan (findings and candidates
+/// alike: the page-level matches, as the correlation reads them).
 func findings(_ memory: any PhysicalMemory, engine: Engine = .automatic) -> (Set<String>, [FaultReport], ScanStatistics) {
-    var found = Set<String>()
-    var faults: [FaultReport] = []
-    let statistics = Scanner(automata: shipped, options: ScanOptions(jobs: 2, engine: engine)).run(memory) { event in
-        switch event {
-        case .finding(let f): found.insert("\(hexAddress(f.pageAddress)) \(shipped[f.automaton].name)/\(f.name ?? "?")")
-        case .fault(let f): faults.append(f)
-        }
-    }
-    return (found, faults, statistics)
+    let outcome = CorrelatedScan(automata: shipped, options: ScanOptions(jobs: 2, engine: engine)).run(memory)
+    let found = Set(outcome.reports.map { "\(hexAddress($0.page)) \($0.automaton)/\($0.name ?? "?")" })
+    return (found, outcome.faults, outcome.statistics)
 }
 
 func hexAddress(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
@@ -40,7 +36,7 @@ func expected(_ dump: SynthDump) -> Set<String> {
 
 @Suite struct GroundTruthTests {
     @Test func everyShippedAutomatonIsThere() {
-        #expect(Set(shipped.map(\.name)) == ["ept", "ept-identity", "idt", "pml4", "vmcs", "vmcs-generic"])
+        #expect(Set(shipped.map(\.name)) == ["ept", "ept-identity", "idt", "pml4", "vmcs", "vmcs-generic", "x86-walk"])
     }
 
     /// Every planted structure is found at its address with the right alert, and nothing

@@ -1,3 +1,4 @@
+import Correlation
 import Foundation
 import MPUAsm
 import MPUSim
@@ -5,16 +6,18 @@ import TestSupport
 import Synth
 import Testing
 
-/// Runs every shipped automaton over one page; returns "automaton/ALERT" for each alert.
+/// Runs every shipped automaton of the sweep over one page; returns "automaton/ALERT" for each
+/// structure alert (operands and follow-up requests are read as the correlation reads them).
 func alerts(on page: Page, at address: UInt64 = 0x7000) -> [String] {
     var out: [String] = []
     let mpu = MPU()
     page.bytes.withUnsafeBytes { bytes in
-        for automaton in shipped {
+        for automaton in shipped where !automaton.metadata.followUpOnly {
             var raised: [Alert] = []
             let result = mpu.run(automaton, page: bytes.baseAddress!, pageAddress: address, alerts: &raised)
             #expect(result.fault == nil, "\(automaton.name): \(String(describing: result.fault))")
-            out += raised.map { "\(automaton.name)/\(automaton.metadata.alertName(for: $0.value) ?? "?")" }
+            let claims = RunClaims(values: raised.map(\.value), metadata: automaton.metadata)
+            out += claims.alerts.map { "\(automaton.name)/\($0.name ?? "?")" }
         }
     }
     return out.sorted()
@@ -95,7 +98,7 @@ func alerts(on page: Page, at address: UInt64 = 0x7000) -> [String] {
             let automaton = Automaton(image: image)
             var alerts: [Alert] = []
             _ = page.bytes.withUnsafeBytes { MPU().run(automaton, page: $0.baseAddress!, pageAddress: 0, alerts: &alerts) }
-            return alerts.map { automaton.metadata.alertName(for: $0.value) ?? "?" }
+            return RunClaims(values: alerts.map(\.value), metadata: automaton.metadata).alerts.map { $0.name ?? "?" }
         }
         #expect(try alertNames([]).isEmpty)
         #expect(try alertNames([Definition(name: "EXTRA_REVISION", value: 4)]) == ["VMCS_EXTRA"])
