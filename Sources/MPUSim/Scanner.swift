@@ -15,6 +15,16 @@ public struct Finding: Sendable, Hashable {
     public var cycle: UInt64
     /// Device clock, in cycles since the scan started, at which the `int` executed.
     public var deviceCycle: UInt64
+
+    public init(pageAddress: UInt64, automaton: Int, value: UInt64, name: String?, pc: Int, cycle: UInt64, deviceCycle: UInt64) {
+        self.pageAddress = pageAddress
+        self.automaton = automaton
+        self.value = value
+        self.name = name
+        self.pc = pc
+        self.cycle = cycle
+        self.deviceCycle = deviceCycle
+    }
 }
 
 /// A run that ended with a fault; the scan went on.

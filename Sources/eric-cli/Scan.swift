@@ -337,7 +337,7 @@ enum JSONLine {
     static func report(_ r: Report, alert: Finding?, timing: TimingModel) -> String {
         encode(ReportRecord(type: r.confidence.rawValue, page: r.page, automaton: r.automaton, value: r.value, name: r.name,
                             structure: r.structure.rawValue, level: r.level, evidence: r.evidence, follow_up: r.viaFollowUp,
-                            pc: alert?.pc, cycle: alert?.cycle, device_cycle: alert?.deviceCycle,
+                            pc: alert.flatMap { $0.pc >= 0 ? $0.pc : nil }, cycle: alert?.cycle, device_cycle: alert?.deviceCycle,
                             device_seconds: alert.map { timing.seconds(cycles: $0.deviceCycle) }))
     }
 

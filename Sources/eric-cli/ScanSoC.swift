@@ -76,12 +76,17 @@ extension Scan {
         let sweepers = loaded.filter { !$0.metadata.followUpOnly }
         var perAutomaton = [Int](repeating: 0, count: sweepers.count)
         var runs: [(RunKey, [UInt64])] = []
+        var runFindings: [RunKey: [Finding]] = [:]
         for record in alerts {
             let index = Int(record.automaton)
             guard index < sweepers.count else { Console.error("eric: warning: a record names automaton \(index), which was not loaded"); continue }
             perAutomaton[index] += 1
             let key = RunKey(page: record.page, automaton: sweepers[index].name)
             if runs.last?.0 == key { runs[runs.count - 1].1.append(record.value) } else { runs.append((key, [record.value])) }
+            // The record has the MPU cycle of the int and the LM32's time stamp, not the pc (-1).
+            runFindings[key, default: []].append(Finding(pageAddress: record.page, automaton: index, value: record.value,
+                                                         name: sweepers[index].metadata.alertName(for: record.value), pc: -1,
+                                                         cycle: record.mpuCycles, deviceCycle: record.time))
         }
         guard let summary = frames.records.last, summary.kind == .summary else {
             Console.fail("eric: error: the firmware sent no summary record", code: 2)
@@ -93,7 +98,7 @@ extension Scan {
         statistics.pages = summary.page
         statistics.fetchCycles = soc.checker.totalFetchCycles
         let outcome = CorrelatedScan(automata: loaded, options: ScanOptions(timing: model, jobs: 1, engine: engine))
-            .correlate(runs: runs, runFindings: [:], faults: [], statistics: &statistics, memory: memory)
+            .correlate(runs: runs, runFindings: runFindings, faults: [], statistics: &statistics, memory: memory)
         var output = OutputBuffer()
         report(outcome, automata: loaded, model: model, into: &output)
         let followUpCycles = statistics.followUpFetchCycles + statistics.followUpCycles

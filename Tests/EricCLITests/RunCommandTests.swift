@@ -105,15 +105,20 @@ import TestSupport
         let lines = run.stdout.split(separator: "\r\n").map(String.init)
         #expect(lines.first == "ERIC firmware 1.0: integrity checker")
         let alerts = lines.filter { $0.hasPrefix("ALERT page 0x") }
-        // The direct scan of the same dump: its findings and its device cycles (fetches + runs).
+        // The direct scan of the same dump: the alerts its sweep raised (findings, candidates,
+        // their operands and follow-up requests) and its sweep's cycles (fetches + runs).
         let scan = try Run("eric", ["scan", "--jobs", "1", "--json", dump])
-        let findings = scan.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"finding\"") }
-        #expect(alerts.count == findings.count && !alerts.isEmpty, "\(alerts.count) alerts, \(findings.count) findings")
-        let text = try Run("eric", ["scan", "--jobs", "1", dump]).stdout
-        let device = try #require(text.split(separator: "\n").first { $0.hasPrefix("device time") })
-        let numbers = device.split(separator: " ").compactMap { UInt64($0) }
-        #expect(numbers.count >= 2)
-        let cycles = numbers[numbers.count - 2] + numbers[numbers.count - 1]    // fetch cycles + automata cycles
+        let summary = try #require(scan.stdout.split(separator: "\n").last)
+        func number(_ key: String, in text: Substring) -> UInt64? {
+            text.range(of: "\"\(key)\":").flatMap { UInt64(text[$0.upperBound...].prefix { $0.isNumber }) }
+        }
+        let raised = summary.split(separator: "}").compactMap { number("alerts", in: $0) }.reduce(0, +)
+        #expect(UInt64(alerts.count) == raised && !alerts.isEmpty, "\(alerts.count) alerts, \(raised) raised by the direct scan")
+        for finding in scan.stdout.split(separator: "\n").filter({ $0.contains("\"type\":\"finding\"") }) {
+            let page = try #require(number("page", in: finding))
+            #expect(alerts.contains { $0.hasPrefix("ALERT page 0x" + String(format: "%016llx", page)) }, "\(finding)")
+        }
+        let cycles = try #require(number("fetch_cycles", in: summary)) + (try #require(number("mpu_cycles", in: summary)))
         let summary = try #require(lines.last)
         #expect(summary.contains(" mpu-cycles 0x" + String(format: "%016llx", cycles) + " "), "\(summary) vs \(device)")
         #expect(summary.contains("alerts 0x" + String(format: "%08x", alerts.count)))
@@ -188,17 +193,21 @@ import TestSupport
         #expect(listener.process.terminationStatus == 0)                       // it stopped after the summary
         let fromCapture = try Run("eric", ["listen", "--json", capture]).stdout
         #expect(received == fromCapture && !received.isEmpty)
-        // The alerts are the direct scan's findings: same automata, names and pages, in order.
-        let scan = try Run("eric", ["scan", "--jobs", "1", "--json", dump]).stdout.split(separator: "\n").filter { $0.contains("\"type\":\"finding\"") }
+        // The alerts are what the direct scan's sweep raised (as many), and each of its findings
+        // is one of them: same automaton, name, page, value and MPU cycle.
+        let lines = try Run("eric", ["scan", "--jobs", "1", "--json", dump]).stdout.split(separator: "\n")
+        let scan = lines.filter { $0.contains("\"type\":\"finding\"") }
         let alerts = received.split(separator: "\n").filter { $0.contains("\"type\":\"alert\"") }
-        #expect(alerts.count == scan.count)
         func field(_ line: Substring, _ name: String) -> Substring? {
             guard let range = line.range(of: "\"\(name)\":") else { return nil }
             return line[range.upperBound...].prefix { $0 != "," && $0 != "}" }
         }
-        for (alert, finding) in zip(alerts, scan) {
-            for name in ["automaton", "name", "page", "value"] { #expect(field(alert, name) == field(finding, name), "\(name): \(alert) vs \(finding)") }
-            #expect(field(alert, "mpu_cycle") == field(finding, "cycle"))
+        let raised = try #require(lines.last).split(separator: "}").compactMap { field($0, "alerts").flatMap { Int($0) } }.reduce(0, +)
+        #expect(alerts.count == raised && !scan.isEmpty)
+        for finding in scan {
+            #expect(alerts.contains { alert in
+                ["automaton", "name", "page", "value"].allSatisfy { field(alert, $0) == field(finding, $0) } && field(alert, "mpu_cycle") == field(finding, "cycle")
+            }, "\(finding)")
         }
         #expect(received.split(separator: "\n").last?.contains("\"type\":\"summary\"") == true)
     }

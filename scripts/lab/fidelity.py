@@ -49,7 +49,7 @@ def eric_findings(eric, path, soc):
 def volatility_vmcs(path):
     """Pages Volatility 3's vmscan reports as VMCS (None when vol is not installed)."""
     try:
-        run = subprocess.run(["vol", "-q", "-r", "json", "-f", path, "windows.vmscan.Vmscan"],
+        run = subprocess.run(["vol", "-q", "-r", "json", "-f", path, "vmscan.Vmscan"],
                              capture_output=True, text=True, timeout=1800)
     except FileNotFoundError:
         return None
@@ -110,8 +110,6 @@ def main():
             vrows = score(d["structures"], v) if v is not None else None
         for kind in KINDS:
             r = rows[kind]
-            if r["present"] == 0 and r["found"] == 0 and not r["false"] and not r["also"]:
-                continue
             bad += len(r["missed"]) + len(r["false"])
             found = "%d" % r["found"] + (" (+%d other roots)" % r["also"] if r["also"] else "")
             if markdown:
