@@ -34,6 +34,7 @@
     .equ PROGRAM_ADDRESS, 0x1c
     .equ PROGRAM_DATA, 0x20
     .equ ALERT_LO, 0x24
+    .equ ALERT_HI, 0x28
     .equ ALERT_POP, 0x2c
     .equ CYCLES_LO, 0x30
     .equ CYCLES_HI, 0x34
@@ -97,6 +98,7 @@
     .equ REC_FAULTS, 0x64
     .equ REC_CYCLE_LO_SAVED, 0x68         # the alert's cycle, read before it leaves the FIFO
     .equ REC_CYCLE_HI_SAVED, 0x6c
+    .equ REC_VALUE_HI_SAVED, 0x70         # the alert value's high word (pointers above 4 GiB, flags)
     .equ AUTOMATA, 0x100                  # per automaton (16 bytes): base, entry, alert values, their count
     .equ CRC_TABLE, 0x800                 # 256 words: the FCS's CRC-32, a byte at a time
     .equ STACK_TOP, 0x40100000
@@ -396,6 +398,8 @@ take_alerts:
     andi r3, r12, ALERT
     be r3, r0, 2f
     lw r10, (r8+ALERT_LO)
+    lw r4, (r8+ALERT_HI)
+    sw (r9+REC_VALUE_HI_SAVED), r4
     lw r4, (r8+ALERT_SOURCE)
     sw (r9+CURRENT_AUTOMATON), r4
     lw r4, (r8+ALERT_CYCLE_LO)
@@ -438,8 +442,10 @@ report:
     calli field
     mvhi r1, hi(alert_value)
     ori r1, r1, lo(alert_value)
-    mv r6, r10
+    lw r6, (r9+REC_VALUE_HI_SAVED)
     calli field
+    mv r1, r10
+    calli puthex
     # The alert record: the value's name id from the automaton's alert values.
     lw r2, (r9+CURRENT_AUTOMATON)
     sw (r9+REC_AUTOMATON), r2
@@ -455,8 +461,12 @@ report:
     addi r5, r5, 1
     bi 1b
 2:  mvu r5, 0xffff                        # unnamed
-3:  sw (r9+REC_NAME), r5
-    sw (r9+REC_VALUE_HI), r0
+3:  lw r6, (r9+REC_VALUE_HI_SAVED)        # names are for values below 2^32 (the table's words)
+    be r6, r0, 4f
+    mvu r5, 0xffff
+4:  sw (r9+REC_NAME), r5
+    lw r6, (r9+REC_VALUE_HI_SAVED)
+    sw (r9+REC_VALUE_HI), r6
     sw (r9+REC_VALUE_LO), r10
     lw r2, (r9+CURRENT_PAGE_HI)
     sw (r9+REC_PAGE_HI), r2

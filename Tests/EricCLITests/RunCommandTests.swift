@@ -108,19 +108,19 @@ import TestSupport
         // The direct scan of the same dump: the alerts its sweep raised (findings, candidates,
         // their operands and follow-up requests) and its sweep's cycles (fetches + runs).
         let scan = try Run("eric", ["scan", "--jobs", "1", "--json", dump])
-        let summary = try #require(scan.stdout.split(separator: "\n").last)
+        let scanSummary = try #require(scan.stdout.split(separator: "\n").last)
         func number(_ key: String, in text: Substring) -> UInt64? {
             text.range(of: "\"\(key)\":").flatMap { UInt64(text[$0.upperBound...].prefix { $0.isNumber }) }
         }
-        let raised = summary.split(separator: "}").compactMap { number("alerts", in: $0) }.reduce(0, +)
+        let raised = scanSummary.split(separator: "}").compactMap { number("alerts", in: $0) }.reduce(0, +)
         #expect(UInt64(alerts.count) == raised && !alerts.isEmpty, "\(alerts.count) alerts, \(raised) raised by the direct scan")
         for finding in scan.stdout.split(separator: "\n").filter({ $0.contains("\"type\":\"finding\"") }) {
             let page = try #require(number("page", in: finding))
             #expect(alerts.contains { $0.hasPrefix("ALERT page 0x" + String(format: "%016llx", page)) }, "\(finding)")
         }
-        let cycles = try #require(number("fetch_cycles", in: summary)) + (try #require(number("mpu_cycles", in: summary)))
+        let cycles = try #require(number("fetch_cycles", in: scanSummary)) + (try #require(number("mpu_cycles", in: scanSummary)))
         let summary = try #require(lines.last)
-        #expect(summary.contains(" mpu-cycles 0x" + String(format: "%016llx", cycles) + " "), "\(summary) vs \(device)")
+        #expect(summary.contains(" mpu-cycles 0x" + String(format: "%016llx", cycles) + " "), "\(summary) vs \(scanSummary)")
         #expect(summary.contains("alerts 0x" + String(format: "%08x", alerts.count)))
     }
 }
