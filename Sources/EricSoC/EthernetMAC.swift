@@ -1,7 +1,7 @@
 import LM32Sim
 import MPUISA
 
-/// The minimac2 Ethernet MAC (../shared/reference/lm32.md, section 3.4). Its registers are one
+/// The minimac2 Ethernet MAC (Milkymist's minimac2; docs/soc.md). Its registers are one
 /// device; its three 2 KiB buffers (RX0 +0x000, RX1 +0x800, TX +0x1000) are plain memory the
 /// firmware fills directly, shared with this device.
 ///   0x00 SETUP (bit 0 PHY_RST)   0x04 MDIO (bit-banged; the PHY is not modelled: DI reads 0)

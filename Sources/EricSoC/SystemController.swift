@@ -1,6 +1,6 @@
 import LM32Sim
 
-/// The Milkymist sysctl (../shared/reference/lm32.md, section 3.3): GPIO, two timers, ids.
+/// The Milkymist sysctl (docs/soc.md): GPIO, two timers, ids.
 /// 32-bit accesses only. The timers count CPU cycles: `clock` gives the current cycle, and
 /// `poll` (called by the SoC between slices of execution) reports the timers that reached
 /// their COMPARE since the last poll, whose lines (2 and 3) the SoC pulses into IP.

@@ -1,6 +1,6 @@
 import LM32Sim
 
-/// The Milkymist UART (../shared/reference/lm32.md, section 3.2): registers at word offsets,
+/// The Milkymist UART (docs/soc.md): registers at word offsets,
 /// 32-bit accesses only, interrupt line 0 as a level.
 ///   0x00 RXTX     write: transmit the low byte (sets TX_EVT); read: the last byte received
 ///   0x04 DIVISOR  f_clk / 16 / baud; stored (transmission is instantaneous here)

@@ -1,4 +1,4 @@
-// The LatticeMico32 instruction set, as one table (../shared/reference/lm32.md, section 1).
+// The LatticeMico32 instruction set, as one table (the LatticeMico32 Processor Reference Manual; docs/lm32.md).
 //
 // Every instruction is 32 bits, big-endian in memory, with a 6-bit major opcode in bits
 // 31:26. The table below drives the encoder, the decoder and the disassembler (and will

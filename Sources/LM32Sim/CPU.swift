@@ -1,6 +1,6 @@
 import LM32ISA
 
-/// LM32 exception IDs (the vector is base + 32 x ID; ../shared/reference/lm32.md 2.3).
+/// LM32 exception IDs (the vector is base + 32 x ID; the LatticeMico32 manual, exceptions; docs/lm32.md).
 public enum LM32Exception: UInt32, Sendable, CaseIterable {
     case reset = 0
     case breakpoint = 1
