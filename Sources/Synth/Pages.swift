@@ -1,4 +1,4 @@
-// Page builders: the footprints the automata look for (../shared/reference/footprints.md),
+// Page builders: the footprints the automata look for (docs/automata.md),
 // the near misses they must reject, and realistic filler. Every builder is deterministic in
 // its arguments and random generator.
 
