@@ -144,11 +144,18 @@ public struct SourceProvider: Sendable {
     }
 }
 
-/// Reads a whole file, or says why not in the words of the C library.
-public func readFile(_ path: String) -> Result<[UInt8], Reason> {
+/// The most a source file, an include or an automaton image may hold: far beyond any real
+/// one, and a bound on what a device file (`.include "/dev/zero"`) can make a tool read.
+public let sourceFileLimit = 16 << 20
+
+/// Reads a whole file of at most `limit` bytes, or says why not (in the words of the C
+/// library, or that it is a directory or too large).
+public func readFile(_ path: String, limit: Int = sourceFileLimit) -> Result<[UInt8], Reason> {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { return .failure(Reason(String(cString: strerror(errno)))) }
     defer { close(fd) }
+    var info = stat()
+    if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { return .failure(Reason("Is a directory")) }
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
     while true {
@@ -158,6 +165,7 @@ public func readFile(_ path: String) -> Result<[UInt8], Reason> {
             return .failure(Reason(String(cString: strerror(errno))))
         }
         if n == 0 { break }
+        guard n <= limit - bytes.count else { return .failure(Reason("larger than \(limit >> 20) MiB, the most this tool reads from one file")) }
         bytes += buffer[0..<n]
     }
     return .success(bytes)

@@ -20,12 +20,8 @@ public enum Console {
     public static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
     /// Writes bytes to a file atomically, or to standard output for "-".
-    public static func write(_ bytes: [UInt8], to path: String) throws {
-        if path == "-" {
-            FileHandle.standardOutput.write(Data(bytes))
-        } else {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        }
+    public static func write(_ bytes: [UInt8], to path: String) throws(FileFailure) {
+        try writeFile(bytes, to: path)
     }
 }
 

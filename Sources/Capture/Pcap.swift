@@ -47,22 +47,37 @@ public final class CaptureWriter {
     }
 }
 
-/// Reads the frames of a capture, with their time stamps in nanoseconds.
-public func readCapture(path: String) throws(CaptureError) -> [(nanoseconds: UInt64, frame: [UInt8])] {
+/// The frames of a capture, and what stopped the reading early, if anything.
+public struct Capture: Sendable {
+    public var frames: [(nanoseconds: UInt64, frame: [UInt8])]
+    /// Why reading stopped before the end of the file (a truncated record, say): the frames
+    /// before it are still good.
+    public var damage: CaptureError?
+}
+
+/// Reads the frames of a capture, with their time stamps in nanoseconds. A file that is not
+/// a capture is an error; a damaged one gives the frames before the damage and says why.
+public func readCapture(path: String) throws(CaptureError) -> Capture {
     var errors = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
     guard let handle = pcap_open_offline(path, &errors) else {
         throw CaptureError(description: "\(path): not a readable pcap capture (libpcap: " + errors.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } + ")")
     }
     defer { pcap_close(handle) }
-    var frames: [(UInt64, [UInt8])] = []
+    var capture = Capture(frames: [])
     var header: UnsafeMutablePointer<pcap_pkthdr>?
     var data: UnsafePointer<UInt8>?
     while true {
         let result = pcap_next_ex(handle, &header, &data)
         if result == -2 { break }
-        guard result == 1, let header, let data else { throw CaptureError(description: "\(path): \(String(cString: pcap_geterr(handle)))") }
-        let stamp = UInt64(header.pointee.ts.tv_sec) * 1_000_000_000 + UInt64(header.pointee.ts.tv_usec) * 1000
-        frames.append((stamp, Array(UnsafeBufferPointer(start: data, count: Int(header.pointee.caplen)))))
+        guard result == 1, let header, let data else {
+            capture.damage = CaptureError(description: "\(path): frame \(capture.frames.count + 1): \(String(cString: pcap_geterr(handle)))")
+            break
+        }
+        // The file holds 32-bit seconds and microseconds; libpcap may widen them with a sign
+        // (a stamp with the top bit set comes out negative). Take them as the file's fields.
+        let seconds = UInt64(UInt32(truncatingIfNeeded: header.pointee.ts.tv_sec))
+        let micros = UInt64(UInt32(truncatingIfNeeded: header.pointee.ts.tv_usec))
+        capture.frames.append((seconds * 1_000_000_000 + micros * 1000, Array(UnsafeBufferPointer(start: data, count: Int(header.pointee.caplen)))))
     }
-    return frames
+    return capture
 }

@@ -106,11 +106,8 @@ public struct FollowUps {
 
 /// The 4 KiB page at `address` when one range holds all of it.
 public func pageBytes(_ address: UInt64, in memory: any PhysicalMemory) -> UnsafeRawPointer? {
-    let size = UInt64(InstructionSet.pageBytes)
-    for range in memory.ranges where address >= range.physicalStart {
-        let offset = address - range.physicalStart
-        guard offset < range.length, range.length - offset >= size, offset <= UInt64(Int.max) else { continue }
-        return range.bytes + Int(offset)
+    for range in memory.ranges {
+        if let offset = range.offset(of: address, bytes: UInt64(InstructionSet.pageBytes)) { return range.bytes + offset }
     }
     return nil
 }

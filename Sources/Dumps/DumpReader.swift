@@ -38,6 +38,10 @@ public struct MappedDump: PhysicalMemory {
     public let ranges: [MemoryRange]
     /// What could not be used (a partially readable dump is scanned as far as it is valid).
     public let problems: [DumpProblem]
+    /// The bytes of the file the problems left out.
+    public var unreadableBytes: UInt64 { problems.map(\.skippedBytes).saturatingSum() }
+    /// The bytes of memory the dump holds.
+    public var memoryBytes: UInt64 { ranges.map(\.length).saturatingSum() }
 
     public func release(_ bytes: UnsafeRawPointer, count: Int) { file.release(bytes, count: count) }
 
@@ -169,6 +173,15 @@ enum DumpReader {
             let length = end - start + 1
             let data = offset + 32
             let present = min(length, size - data)
+            guard end < physicalAddressLimit else {
+                layout.problems.append(DumpProblem(
+                    offset: offset + 16,
+                    message: "LiME range [0x\(String(start, radix: 16)), 0x\(String(end, radix: 16))] ends above 2^52, the widest physical address of x86-64; skipped",
+                    skippedBytes: present))
+                if present < length { break }
+                offset = data + length
+                continue
+            }
             if present < length {
                 layout.problems.append(DumpProblem(
                     offset: offset,
@@ -229,12 +242,20 @@ enum DumpReader {
             let filesz = wide ? reader.u(entry + 32, 8) : reader.u(entry + 16, 4)
             let memsz = wide ? reader.u(entry + 40, 8) : reader.u(entry + 20, 4)
             guard filesz > 0 else { continue }
+            // Bytes of the segment the file holds: what a problem leaves unscanned.
+            let present = offset >= size ? 0 : min(filesz, size - offset)
             guard filesz == memsz else {
                 layout.problems.append(DumpProblem(
-                    offset: entry, message: "PT_LOAD \(index) has p_filesz \(filesz) != p_memsz \(memsz); skipped", skippedBytes: filesz))
+                    offset: entry, message: "PT_LOAD \(index) has p_filesz \(filesz) != p_memsz \(memsz); skipped", skippedBytes: present))
                 continue
             }
-            let present = offset >= size ? 0 : min(filesz, size - offset)
+            guard paddr < physicalAddressLimit, filesz <= physicalAddressLimit - paddr else {
+                layout.problems.append(DumpProblem(
+                    offset: entry,
+                    message: "PT_LOAD \(index) [0x\(String(paddr, radix: 16)), +0x\(String(filesz, radix: 16))) ends above 2^52, the widest physical address of x86-64; skipped",
+                    skippedBytes: present))
+                continue
+            }
             if present < filesz {
                 layout.problems.append(DumpProblem(
                     offset: entry,

@@ -9,12 +9,18 @@ public struct ELF32File: Sendable {
         public var data: [UInt8]
         public var memorySize: UInt32
         public var flags: UInt32
+        /// Its index among the program headers and where its header is in the file (0 for a
+        /// segment that was not read from a file), so that errors can point at it.
+        public var index: Int
+        public var headerOffset: Int
 
-        public init(address: UInt32, data: [UInt8], memorySize: UInt32, flags: UInt32) {
+        public init(address: UInt32, data: [UInt8], memorySize: UInt32, flags: UInt32, index: Int = 0, headerOffset: Int = 0) {
             self.address = address
             self.data = data
             self.memorySize = memorySize
             self.flags = flags
+            self.index = index
+            self.headerOffset = headerOffset
         }
     }
 
@@ -88,7 +94,7 @@ extension ELF32File {
                     throw ELF32Error(offset: at + 4, message: "segment \(index): bytes \(offset)+\(fileSize) lie past the end of the file (\(bytes.count) bytes)")
                 }
                 segments.append(Segment(address: address, data: Array(bytes[offset..<offset + fileSize]),
-                                        memorySize: memorySize, flags: try r.u32(at + 24)))
+                                        memorySize: memorySize, flags: try r.u32(at + 24), index: index, headerOffset: at))
             }
         }
 

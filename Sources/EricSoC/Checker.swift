@@ -228,13 +228,13 @@ public final class Checker: BusDevice {
     /// START (one automaton: `single`) or START_LIST (the first `listCount` of `list`).
     func start(list fromList: Bool, at now: UInt64) {
         guard !running else { status |= Self.error; return }
-        guard let range = ranges.first(where: { $0.physicalStart <= page && page + 4096 <= $0.physicalEnd }) else {
+        guard let range = ranges.first(where: { $0.offset(of: page) != nil }), let pageOffset = range.offset(of: page) else {
             status |= Self.error
             return
         }
         let count = fromList ? Int(listCount) : 1
         let wordMode = mode == 1
-        let bytes = range.bytes + Int(page - range.physicalStart)
+        let bytes = range.bytes + pageOffset
         // In page mode the page crosses PCIe into the MPU's page buffer before the first run
         // (every event comes that much later), unless the buffer holds it already: the
         // automata of one page share one fetch, as in the direct scanner's accounting.

@@ -166,9 +166,9 @@ public final class SoC {
             if sysctl.shutdownRequested { return .shutdown }
             // (Sleeping ends with the lines refreshed: no refresh needed before running.)
             guard sleepIfIdle() else { return .asleep }
-            let before = cpu.instructions
+            let before = cpu.steps
             let stop = cpu.run(budget: min(left, 1 << 20), untilCycle: nextEvent)
-            left -= min(left, max(cpu.instructions - before, 1))
+            left -= min(left, max(cpu.steps - before, 1))
             if stop != .budget { return .cpu(stop) }
         }
         refreshLines()

@@ -127,6 +127,7 @@ public final class LM32DebugTarget: DebugTarget {
         case .budget: return nil
         case .breakInstruction: return .trap
         case .illegalInstruction: return .illegalInstruction
+        case .busError(let fault): return .busError(misaligned: fault.misaligned)
         case .exited(let status): return .exited(UInt8(truncatingIfNeeded: status))
         }
     }

@@ -6,6 +6,8 @@ public enum StopReason: Equatable, Sendable {
     case illegalInstruction
     /// Ctrl-C from the debugger: SIGINT.
     case interrupted
+    /// An access to no device (SIGSEGV) or a misaligned one (SIGBUS), as gdb's simulator stops.
+    case busError(misaligned: Bool)
     /// The program exited (host calls) with this status: `W` reply.
     case exited(UInt8)
 
@@ -15,6 +17,7 @@ public enum StopReason: Equatable, Sendable {
         case .trap: return "S05"
         case .illegalInstruction: return "S04"
         case .interrupted: return "S02"
+        case .busError(let misaligned): return misaligned ? "S0a" : "S0b"
         case .exited(let status): return "W" + hexString([status])
         }
     }

@@ -62,8 +62,10 @@ public final class Memory: BusDevice {
         return true
     }
 
-    /// Loads bytes (a firmware image, a debugger's write), whatever `writable` says.
+    /// Loads bytes (a firmware image, a debugger's write), whatever `writable` says. Bytes
+    /// that would fall outside the memory are not written (callers check the range first).
     public func load(_ data: [UInt8], at offset: Int) {
+        guard offset >= 0, offset <= count, data.count <= count - offset else { return }
         if !data.isEmpty {
             data.withUnsafeBufferPointer { (storage + offset).update(from: $0.baseAddress!, count: $0.count) }
         }
@@ -95,10 +97,14 @@ public final class Bus {
 
     public init() {}
 
-    /// Adds a device; a range that overlaps another, or runs past 4 GiB, is refused.
+    /// Adds a device; a range that overlaps another, runs past 4 GiB, or is larger than the
+    /// memory behind it (the CPU reaches memory directly) is refused.
     public func attach(_ device: BusDevice, at base: UInt32, size: UInt32, name: String) throws(BusError) {
         guard size > 0, UInt64(base) + UInt64(size) <= 1 << 32 else {
             throw BusError(description: "\(name) at 0x\(String(base, radix: 16)) (+0x\(String(size, radix: 16))) does not fit the 32-bit address space")
+        }
+        if let memory = device as? Memory, memory.count < Int(size) {
+            throw BusError(description: "\(name): a mapping of 0x\(String(size, radix: 16)) bytes over a memory of only 0x\(String(memory.count, radix: 16))")
         }
         let end = UInt64(base) + UInt64(size)
         if let other = mappings.first(where: { UInt64(base) < $0.end && UInt64($0.base) < end }) {

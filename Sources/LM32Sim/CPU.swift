@@ -27,6 +27,26 @@ public enum LM32Stop: Equatable, Sendable {
     case breakInstruction(pc: UInt32)
     /// With `hostCalls` on, the program called exit (scall with r8 = 1); the status is r1.
     case exited(status: UInt32)
+    /// With `hostCalls` on, a bus error (an access where no device is, or misaligned): gdb's
+    /// simulator stops there (SIGSEGV, SIGBUS) after entering the exception (ea, IE, pc at
+    /// the vector), and so does this one.
+    case busError(BusFault)
+}
+
+/// An access the bus refused.
+public struct BusFault: Equatable, Sendable, CustomStringConvertible {
+    public enum Access: String, Sendable { case read, write, fetch }
+    /// The instruction's address.
+    public var pc: UInt32
+    public var address: UInt32
+    public var size: Int
+    public var access: Access
+    public var misaligned: Bool { address % UInt32(size) != 0 }
+
+    /// "4-byte misaligned write to 0x1 at pc 0x4" (gdb's simulator says it alike).
+    public var description: String {
+        "\(size)-byte \(misaligned ? "misaligned " : "")\(access == .fetch ? "instruction fetch from" : access.rawValue + " to")\(misaligned ? "" : " unmapped address") 0x\(String(address, radix: 16)) at pc 0x\(String(pc, radix: 16))"
+    }
 }
 
 /// The 32 general registers (raw storage, so the hot path does no copying or counting).
@@ -85,6 +105,12 @@ public final class LM32CPU {
     /// How many exceptions have been taken: single-stepping stops only after a step that
     /// took none.
     public private(set) var exceptionsTaken: UInt64 = 0
+    /// Exceptions taken instead of an instruction (an interrupt, a breakpoint, a fetch that
+    /// failed): with `instructions`, every step the CPU has made.
+    public private(set) var exceptionSteps: UInt64 = 0
+    /// Steps made: instructions executed and exceptions taken in their place. A limit on a
+    /// program's run counts these, so a CPU that only takes exceptions still reaches it.
+    public var steps: UInt64 { instructions &+ exceptionSteps }
     /// Characters written to JTX (the JTAG UART).
     public var jtagOutput: [UInt8] = []
     /// The "virtual environment" of gdb's LM32 simulator: `scall` performs newlib system calls
@@ -130,7 +156,8 @@ public final class LM32CPU {
     struct DataView {
         let storage: UnsafeMutablePointer<UInt8>
         let base: UInt32
-        let end: UInt32
+        /// One past the last byte (2^32 for a memory at the top of the address space).
+        let end: UInt64
         let wait: Int
         let writable: Bool
         /// The same memory as the code: stores must drop decoded instructions.
@@ -284,19 +311,23 @@ public final class LM32CPU {
         if attention {
             if ie & 1 != 0 && ip & im != 0 {
                 cycles &+= 1
+                exceptionSteps &+= 1
                 raise(.interrupt, address: pc)
                 return nil
             }
             for breakpoint in breakpoints where breakpointsSet && breakpoint & 1 != 0 && breakpoint & ~3 == pc {
                 cycles &+= 1
+                exceptionSteps &+= 1
                 raise(.breakpoint, address: pc)
                 return nil
             }
         }
         guard let (op, wait) = fetch(pc) else {
             cycles &+= 1
-            raise(.instructionBusError, address: pc)
-            return nil
+            exceptionSteps &+= 1
+            let here = pc
+            raise(.instructionBusError, address: here)
+            return hostCalls ? .busError(BusFault(pc: here, address: here, size: 4, access: .fetch)) : nil
         }
         // Wait for the operands this instruction reads (result latencies), then issue.
         let ready = max(readyAt[Int(op.source1)], readyAt[Int(op.source2)])
@@ -324,16 +355,25 @@ public final class LM32CPU {
         return slowFetch(address)
     }
 
+    /// Instructions are naturally aligned words: a misaligned pc (a jump to an odd address, an
+    /// entry point or a debugger's pc) is an instruction bus error, as is a fetch from nowhere.
     @inline(never)
     func slowFetch(_ address: UInt32) -> (DecodedOp, Int)? {
-        guard let mapping = bus.mapping(at: address) else { return nil }
+        guard address & 3 == 0, let mapping = bus.mapping(at: address) else { return nil }
         if let memory = mapping.device as? Memory {
-            let cache = DecodeCache(memory: memory, base: mapping.base)
-            codeCache = cache
-            code = CodeView(ops: cache.ops, valid: cache.valid, base: mapping.base, limit: UInt32(cache.words * 4),
-                            wait: UInt64(memory.waitStates), cache: Unmanaged.passUnretained(cache))
-            data = .none    // holdsCode may have changed
-            return fetch(address)
+            if codeCache?.memory !== memory || code.base != mapping.base {
+                let cache = DecodeCache(memory: memory, base: mapping.base)
+                codeCache = cache
+                code = CodeView(ops: cache.ops, valid: cache.valid, base: mapping.base, limit: UInt32(min(cache.words * 4, Int(mapping.size))),
+                                wait: UInt64(memory.waitStates), cache: Unmanaged.passUnretained(cache))
+                data = .none    // holdsCode may have changed
+            }
+            // Not through `fetch` again: a word the view does not cover (a memory whose size is
+            // not a multiple of 4) must end here, not come back.
+            let offset = address &- code.base
+            guard offset < code.limit else { return nil }
+            let index = Int(offset >> 2)
+            return (code.valid[index] ? code.ops[index] : code.cache!.takeUnretainedValue().op(at: index), Int(code.wait))
         }
         guard let (word, wait) = bus.read(address, size: 4) else { return nil }
         return (DecodedOp(word), wait)
@@ -342,7 +382,7 @@ public final class LM32CPU {
     /// A data read, with the fast path for memory.
     @inline(__always)
     func load(_ address: UInt32, size: Int) -> (UInt32, Int)? {
-        if address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
+        if address >= data.base, UInt64(address) &+ UInt64(size) <= data.end, address % UInt32(size) == 0 {
             let p = UnsafeRawPointer(data.storage + Int(address &- data.base))
             switch size {
             case 4: return (UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)), data.wait)
@@ -359,7 +399,7 @@ public final class LM32CPU {
     func viewData(at address: UInt32) -> Bool {
         guard let (memory, base, end) = bus.memory(at: address) else { return false }
         dataOwner = memory
-        data = DataView(storage: memory.storage, base: base, end: UInt32(truncatingIfNeeded: end), wait: memory.waitStates,
+        data = DataView(storage: memory.storage, base: base, end: end, wait: memory.waitStates,
                         writable: memory.writable, holdsCode: codeCache?.memory === memory)
         return true
     }
@@ -380,15 +420,23 @@ public final class LM32CPU {
         ioSize = size
     }
 
+    /// Data accesses are naturally aligned: a misaligned one is a data bus error (the manual
+    /// leaves them undefined; the bus of the SoC refuses them), as is one outside every device.
     @inline(never)
     func slowLoad(_ address: UInt32, size: Int) -> (UInt32, Int)? {
+        guard address % UInt32(size) == 0 else { return nil }
         if address &- ioBase < ioSize, let device = ioDevice {
-            guard address % UInt32(size) == 0, let value = device.read(address &- ioBase, size: size) else { return nil }
+            guard let value = device.read(address &- ioBase, size: size) else { return nil }
             return (value, device.waitStates)
         }
         // A device register leaves the data view on the memory the program was using.
-        if viewData(at: address), address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
-            return load(address, size: size)
+        if viewData(at: address), UInt64(address) + UInt64(size) <= data.end {
+            let p = UnsafeRawPointer(data.storage + Int(address &- data.base))
+            switch size {
+            case 4: return (UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)), data.wait)
+            case 2: return (UInt32(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))), data.wait)
+            default: return (UInt32(p.load(as: UInt8.self)), data.wait)
+            }
         }
         guard let (value, wait) = bus.read(address, size: size) else { return nil }
         return (value, wait)
@@ -397,14 +445,14 @@ public final class LM32CPU {
     /// A data write, with the fast path for memory; keeps decoded code in step.
     @inline(__always)
     func store(_ address: UInt32, size: Int, value: UInt32) -> Int? {
-        if data.writable, address >= data.base, address &+ UInt32(size) <= data.end, address % UInt32(size) == 0 {
+        if data.writable, address >= data.base, UInt64(address) &+ UInt64(size) <= data.end, address % UInt32(size) == 0 {
             let p = UnsafeMutableRawPointer(data.storage + Int(address &- data.base))
             switch size {
             case 4: p.storeBytes(of: value.bigEndian, as: UInt32.self)
             case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, as: UInt16.self)
             default: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             }
-            if data.holdsCode { code.valid[Int((address &- code.base) >> 2)] = false }
+            if data.holdsCode, address &- code.base < code.limit { code.valid[Int((address &- code.base) >> 2)] = false }
             return data.wait
         }
         return slowStore(address, size: size, value: value)
@@ -412,19 +460,25 @@ public final class LM32CPU {
 
     @inline(never)
     func slowStore(_ address: UInt32, size: Int, value: UInt32) -> Int? {
+        guard address % UInt32(size) == 0 else { return nil }     // misaligned: a data bus error
         if address &- ioBase < ioSize, let device = ioDevice {
-            guard address % UInt32(size) == 0, device.write(address &- ioBase, size: size, value: value) else { return nil }
+            guard device.write(address &- ioBase, size: size, value: value) else { return nil }
             codeCache?.flushIfStale()
             return device.waitStates
         }
-        if let (memory, _, _) = bus.memory(at: address) {
-            if memory.writable {
-                viewData(at: address)
-                return store(address, size: size, value: value)
+        if let (memory, _, end) = bus.memory(at: address), memory.writable, UInt64(address) + UInt64(size) <= end {
+            viewData(at: address)
+            let p = UnsafeMutableRawPointer(data.storage + Int(address &- data.base))
+            switch size {
+            case 4: p.storeBytes(of: value.bigEndian, as: UInt32.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, as: UInt16.self)
+            default: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             }
-            return bus.write(address, size: size, value: value)
+            if data.holdsCode, address &- code.base < code.limit { code.valid[Int((address &- code.base) >> 2)] = false }
+            return data.wait
         }
-        // A device may write memory (DMA): decoded code must not go stale.
+        // ROM refuses the CPU's writes (a bus error); a device may write memory (DMA):
+        // decoded code must not go stale.
         let wait = bus.write(address, size: size, value: value)
         codeCache?.flushIfStale()
         return wait
@@ -480,7 +534,10 @@ public final class LM32CPU {
             let address = y &+ immediate
             let size = i.opcode == 0x0a ? 4 : (i.opcode == 0x07 || i.opcode == 0x0b) ? 2 : 1
             if dc & 0x3fc != 0 && watchpointHit(address, write: false) { raise(.watchpoint, address: here); return nil }
-            guard let (value, wait) = load(address, size: size) else { raise(.dataBusError, address: here); return nil }
+            guard let (value, wait) = load(address, size: size) else {
+                raise(.dataBusError, address: here)
+                return hostCalls ? .busError(BusFault(pc: here, address: address, size: size, access: .read)) : nil
+            }
             cycles &+= UInt64(wait)
             switch i.opcode {
             case 0x04: setI(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value))))     // lb
@@ -491,7 +548,10 @@ public final class LM32CPU {
             let address = y &+ immediate
             let size = i.opcode == 0x16 ? 4 : i.opcode == 0x03 ? 2 : 1
             if dc & 0x3fc != 0 && watchpointHit(address, write: true) { raise(.watchpoint, address: here); return nil }
-            guard let wait = store(address, size: size, value: z) else { raise(.dataBusError, address: here); return nil }
+            guard let wait = store(address, size: size, value: z) else {
+                raise(.dataBusError, address: here)
+                return hostCalls ? .busError(BusFault(pc: here, address: address, size: size, access: .write)) : nil
+            }
             cycles &+= UInt64(wait)
 
         // Conditional branches: rY (25:21) against rZ (20:16).

@@ -17,7 +17,32 @@ public struct MemoryRange: @unchecked Sendable, Hashable {
         self.bytes = bytes
     }
 
+    /// One past the last byte. Ranges from dumps end at or below `physicalAddressLimit`
+    /// (the readers refuse others), so this and page arithmetic on it never overflow.
     public var physicalEnd: UInt64 { physicalStart + length }
+
+    /// Where the whole `bytes`-long stretch at `address` starts inside this range, or nil
+    /// when the range does not hold all of it. Safe for any address (no overflow).
+    public func offset(of address: UInt64, bytes: UInt64 = 4096) -> Int? {
+        guard address >= physicalStart else { return nil }
+        let offset = address - physicalStart
+        guard offset <= length, length - offset >= bytes else { return nil }
+        return Int(offset)
+    }
+}
+
+/// The widest physical address x86-64 defines (MAXPHYADDR is at most 52 bits): no host has
+/// memory above it, so a dump range that ends past it is damage, not memory.
+public let physicalAddressLimit: UInt64 = 1 << 52
+
+extension Sequence where Element == UInt64 {
+    /// The sum, or UInt64.max when it does not fit (counts taken from a file's fields).
+    public func saturatingSum() -> UInt64 {
+        reduce(0) { total, value in
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            return overflow ? .max : sum
+        }
+    }
 }
 
 /// A view of host physical memory: readable ranges in ascending order, not overlapping,

@@ -149,6 +149,11 @@ public struct Scanner: Sendable {
         plan(memory).skipped
     }
 
+    /// The whole pages inside the window: what a scan checks.
+    public func wholePages(in memory: any PhysicalMemory) -> UInt64 {
+        plan(memory).chunks.reduce(0) { $0 + UInt64($1.pages) }
+    }
+
     /// Splits the memory into whole pages inside the window, in chunks.
     func plan(_ memory: any PhysicalMemory) -> (chunks: [Chunk], skipped: UInt64) {
         let page = UInt64(InstructionSet.pageBytes)

@@ -193,8 +193,16 @@ range_loop:
     calli puthex
     calli newline
 
-# 3. The next page: r16:r15 becomes the last whole page's address (the end less a page;
-#    none if the end is below 4 KiB), and the loop runs while the page is not above it.
+# 3. The first page: the range's start rounded up to a page (a dump's range may start inside
+#    one, as a LiME range can). The next page: r16:r15 becomes the last whole page's address
+#    (the end less a page; none if the end is below 4 KiB), and the loop runs while the page
+#    is not above it.
+    addi r13, r13, PAGE_SIZE - 1
+    cmpgeui r2, r13, PAGE_SIZE - 1        # below: the add carried into the high word
+    bne r2, r0, 2f
+    addi r14, r14, 1
+2:  mvi r2, -PAGE_SIZE
+    and r13, r13, r2
     cmpgeui r2, r15, PAGE_SIZE            # no borrow from the high word
     bne r2, r0, 1f
     be r16, r0, next_range

@@ -133,22 +133,28 @@ public struct SynthDump: Sendable {
         }
     }
 
-    /// Writes the dump in `format`, streaming (memory use does not grow with the size).
+    /// Writes the dump in `format` to a file.
     public func write(to path: String, format: Format) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
         defer { try? handle.close() }
+        try write(format: format) { try handle.write(contentsOf: $0) }
+    }
+
+    /// The dump in `format`, handed to `sink` in pieces of about 1 MiB (memory use does not
+    /// grow with the size).
+    public func write<Failure: Error>(format: Format, to sink: ([UInt8]) throws(Failure) -> Void) throws(Failure) {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)
-        func emit(_ bytes: [UInt8]) throws {
+        func emit(_ bytes: [UInt8]) throws(Failure) {
             buffer += bytes
             if buffer.count >= 1 << 20 {
-                try handle.write(contentsOf: buffer)
+                try sink(buffer)
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        func emitRange(_ range: (start: UInt64, length: UInt64)) throws {
+        func emitRange(_ range: (start: UInt64, length: UInt64)) throws(Failure) {
             for address in stride(from: range.start, to: range.start + range.length, by: 4096) { try emit(page(at: address)) }
         }
         switch format {
@@ -165,7 +171,7 @@ public struct SynthDump: Sendable {
             try emit(DumpWriter.elfCoreHeaders(ranges: ranges.map { ($0.start, $0.length) }).prefix)
             for range in ranges { try emitRange(range) }
         }
-        try handle.write(contentsOf: buffer)
+        try sink(buffer)
     }
 
     /// The ground truth, as JSON (keys sorted: the same dump gives the same bytes).

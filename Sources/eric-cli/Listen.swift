@@ -46,10 +46,10 @@ struct Listen: ParsableCommand {
                 }
             }
         } else {
-            let frames: [(nanoseconds: UInt64, frame: [UInt8])]
-            do { frames = try readCapture(path: source) } catch { Console.fail("eric: error: \(error)", code: 2) }
+            let capture: Capture
+            do { capture = try readCapture(path: source) } catch { Console.fail("eric: error: \(error)", code: 2) }
             var out = ""
-            for (index, frame) in frames.enumerated() {
+            for (index, frame) in capture.frames.enumerated() {
                 do {
                     out += line(try AlertRecord(payload: UDPFrame(frame: frame.frame).payload), automata)
                 } catch {
@@ -57,6 +57,8 @@ struct Listen: ParsableCommand {
                 }
             }
             Console.write(out)
+            // The good records are out; the damage still makes the exit status an error.
+            if let damage = capture.damage { Console.fail("\(damage) (the \(capture.frames.count) frames before it are shown)", code: 2) }
         }
     }
 

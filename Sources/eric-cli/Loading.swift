@@ -76,9 +76,14 @@ func openDump(_ path: String) -> MappedDump {
 
 /// "LiME, 3 ranges, 1.00 GiB of memory".
 func describe(_ dump: MappedDump) -> String {
-    let bytes = dump.ranges.reduce(UInt64(0)) { $0 + $1.length }
+    let bytes = dump.memoryBytes
     let ranges = dump.ranges.count == 1 ? "1 range" : "\(dump.ranges.count) ranges"
     return "\(dump.format.rawValue), \(ranges), \(formatBytes(bytes)) of memory"
+}
+
+/// "0x0-0x140000, 0x200000-0x400000", or "nothing".
+func extent(of memory: MappedDump) -> String {
+    memory.ranges.isEmpty ? "nothing" : memory.ranges.map { "\(hex($0.physicalStart))-\(hex($0.physicalEnd))" }.joined(separator: ", ")
 }
 
 func hex(_ value: UInt64, _ digits: Int = 1) -> String { "0x" + hexDigits(value, digits) }

@@ -6,19 +6,19 @@ struct TimingOptions: ParsableArguments {
     @Option(help: "Timing preset: \(TimingModel.presets.map(\.name).joined(separator: ", ")) (see docs/timing.md).")
     var timing: String = TimingModel.slides.name
 
-    @Option(help: ArgumentHelp("Device clock in MHz.", valueName: "MHz"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Device clock in MHz.", valueName: "MHz"))
     var clock: Double?
 
     @Option(help: ArgumentHelp("How the MPU reaches host memory: page (DMA the page into a buffer) or word (PCIe read per mload).", valueName: "mode"))
     var hostAccess: String?
 
-    @Option(help: ArgumentHelp("PCIe read round trip in nanoseconds.", valueName: "ns"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("PCIe read round trip in nanoseconds.", valueName: "ns"))
     var pcieLatency: Double?
 
-    @Option(help: ArgumentHelp("PCIe read throughput in MB/s (10^6 bytes per second).", valueName: "MB/s"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("PCIe read throughput in MB/s (10^6 bytes per second).", valueName: "MB/s"))
     var pcieBandwidth: Double?
 
-    @Option(help: ArgumentHelp("Cycles a run may use before the watchdog ends it.", valueName: "cycles"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Cycles a run may use before the watchdog ends it.", valueName: "cycles"))
     var watchdog: UInt64?
 
     func validate() throws {

@@ -1,3 +1,4 @@
+import AsmKit
 import AlertProtocol
 import ArgumentParser
 import CLISupport
@@ -20,6 +21,9 @@ struct RunCommand: ParsableCommand {
             With a memory dump (raw, LiME or ELF core), the SoC boots its firmware (the built-in
             firmware/eric.S, or --firmware), which loads the shipped automata into the MPU and
             checks every page; its console (the UART) goes to standard output. See docs/soc.md.
+            Exit status (from the firmware's summary record): 0 every page checked and no
+            alert, 1 alerts, 3 no alert but some runs faulted, 2 an error (the sweep did not
+            finish, or there was nothing to scan).
               eric run Fixtures/dumps/example.raw
 
             With an lm32-elf executable, the bare CPU runs it from its entry, RAM from address 0
@@ -55,10 +59,10 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customShort("S"), help: "Halt at reset until a debugger continues (needs --gdb).")
     var haltAtReset = false
 
-    @Option(help: ArgumentHelp("Size of the RAM at address 0 of the bare CPU (K/M suffixes).", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Size of the RAM at address 0 of the bare CPU (K/M suffixes).", valueName: "bytes"))
     var ramSize: String = "16M"
 
-    @Option(help: ArgumentHelp("Stop with an error after this many instructions.", valueName: "count"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop with an error after this many instructions.", valueName: "count"))
     var maxInstructions: UInt64?
 
     @Flag(help: "Print the instruction and cycle counts on standard error at the end.")
@@ -72,6 +76,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        rejectForeignExecutable(input)
         if let program = lm32Executable(input) {
             try runBare(program)
         } else {
@@ -81,20 +86,38 @@ struct RunCommand: ParsableCommand {
 
     /// The input as an lm32-elf executable, or nil when it is something else (a dump).
     func lm32Executable(_ path: String) -> ELF32File? {
-        // Unreadable: let the dump reader say why, as `eric scan` does.
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        let head = [UInt8](handle.readData(ofLength: 20))
-        guard head.count == 20, head.starts(with: [0x7f, 0x45, 0x4c, 0x46]), head[18] == 0, head[19] == 138 else { return nil }
-        return loadExecutable(path)
+        // Unreadable or not a file: let the dump reader say why, as `eric scan` does.
+        guard case .success(let bytes) = readFile(path, limit: Self.executableLimit),
+              bytes.count >= 20, bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46]), bytes[18] == 0, bytes[19] == 138 else { return nil }
+        return parseExecutable(bytes, path: path)
     }
 
+    /// An ELF executable for another processor is neither input `eric run` takes: say so,
+    /// rather than that it is not a core dump.
+    func rejectForeignExecutable(_ path: String) {
+        guard case .success(let head) = readFile(path, limit: Self.executableLimit), head.count >= 20,
+              head.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else { return }
+        let type = head[5] == 2 ? UInt16(head[16]) << 8 | UInt16(head[17]) : UInt16(head[17]) << 8 | UInt16(head[16])
+        let machine = head[5] == 2 ? UInt16(head[18]) << 8 | UInt16(head[19]) : UInt16(head[19]) << 8 | UInt16(head[18])
+        guard type != 4, machine != 138 else { return }     // a core dump, or the LM32's own
+        Console.fail("\(path): error: at byte 18: an ELF file for machine \(machine), neither an lm32-elf executable (e_machine 138) to run on the LM32 nor a core dump (e_type 4) to check", code: 2)
+    }
+
+    /// An lm32-elf executable is at most the LM32's memory; a larger file is not one.
+    static let executableLimit = 256 << 20
+
     func loadExecutable(_ path: String) -> ELF32File {
+        switch readFile(path, limit: Self.executableLimit) {
+        case .success(let bytes): return parseExecutable(bytes, path: path)
+        case .failure(let reason): Console.fail("\(path): error: cannot read: \(reason)", code: 2)
+        }
+    }
+
+    func parseExecutable(_ bytes: [UInt8], path: String) -> ELF32File {
         do {
-            return try ELF32File(parsing: [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
-        } catch let error as ELF32Error {
-            Console.fail("\(path): error: \(error)", code: 2)
+            return try ELF32File(parsing: bytes)
         } catch {
-            Console.fail("\(path): error: cannot read: \(error.localizedDescription)", code: 2)
+            Console.fail("\(path): error: \(error)", code: 2)
         }
     }
 
@@ -127,7 +150,7 @@ struct RunCommand: ParsableCommand {
                 collector = try UDPSocket(sendingTo: host, port: port)
             } catch { Console.fail("eric: error: --alerts: \(error)", code: 2) }
         }
-        final class ClockSource { var cpu: LM32CPU?; var unsent = 0 }
+        final class ClockSource { var cpu: LM32CPU?; var unsent = 0; var summary: AlertRecord? }
         let clock = ClockSource()
         let clockHz: UInt64 = SoC.Configuration().clockHz
         let soc: SoC
@@ -135,8 +158,14 @@ struct RunCommand: ParsableCommand {
             soc = try SoC(firmware: firmwareFile, host: dump, console: { console.bytes.append($0) }, frames: { frame in
                 let cycles = clock.cpu?.cycles ?? 0
                 capture?.write(frame, nanoseconds: UInt64((Double(cycles) * 1e9 / Double(clockHz)).rounded()))
-                if let collector, let udp = try? UDPFrame(frame: frame), !collector.send(udp.payload) { clock.unsent += 1 }
+                let udp = try? UDPFrame(frame: frame)
+                if let collector, let udp, !collector.send(udp.payload) { clock.unsent += 1 }
+                if let udp, let record = try? AlertRecord(payload: udp.payload), record.kind == .summary { clock.summary = record }
             })
+        } catch {
+            Console.fail("\(firmware ?? "<built-in>/firmware/eric.S"): error: \(error) (the SoC's ROM is 0x0-0x\(String(SoC.Configuration().romSize, radix: 16)), its RAM 0x\(String(SoC.Address.ram, radix: 16))+0x\(String(SoC.Configuration().ramSize, radix: 16)); docs/soc.md)", code: 2)
+        }
+        do {
             try soc.installAutomata(sweepAutomata().map(\.image))
         } catch {
             Console.fail("eric: error: \(error)", code: 2)
@@ -144,7 +173,23 @@ struct RunCommand: ParsableCommand {
         clock.cpu = soc.cpu
         let runMachine: (UInt64) -> LM32Stop = { budget in
             switch soc.run(budget: budget) {
-            case .shutdown: return .exited(status: 0)
+            case .shutdown:
+                // The sweep's outcome, as `eric scan` reports its own: 0 every page checked and no
+                // alert, 1 alerts, 3 some runs faulted; an error when the sweep did not finish.
+                guard let summary = clock.summary else {
+                    capture?.close()
+                    Console.fail("\(input): error: the firmware shut down without finishing its sweep (no summary record; its console says why)", code: 2)
+                }
+                if summary.value > 0 { return .exited(status: 1) }
+                if summary.faults > 0 && summary.faults >= summary.runs {
+                    capture?.close()
+                    Console.fail("\(input): error: nothing was checked: every one of the \(summary.runs) runs faulted", code: 2)
+                }
+                if summary.page == 0 {
+                    capture?.close()
+                    Console.fail("\(input): error: nothing to scan: no whole 4 KiB page in the dump", code: 2)
+                }
+                return .exited(status: summary.faults > 0 ? 3 : 0)
             case .budget: return .budget
             case .cpu(let stop): return stop
             case .asleep:
@@ -206,20 +251,34 @@ struct RunCommand: ParsableCommand {
             if let status = debug(cpu, run: runMachine, listener: listener, initialStop: .trap, flush: flush) { finish(status) }
         }
         while true {
-            let slice = min(1_000_000, maxInstructions.map { $0 > cpu.instructions ? $0 - cpu.instructions : 0 } ?? .max)
+            // Every step counts, an instruction or an exception taken instead of one: a CPU
+            // that only takes exceptions (its vectors unmapped) must reach the limit too.
+            let slice = min(1_000_000, maxInstructions.map { $0 > cpu.steps ? $0 - cpu.steps : 0 } ?? .max)
             if slice == 0 {
                 flush()
                 finally()
-                Console.fail("eric: error: stopped after \(cpu.instructions) instructions (--max-instructions) at pc 0x\(String(cpu.pc, radix: 16))", code: 2)
+                let exceptions = cpu.exceptionSteps > 0 ? " and \(cpu.exceptionSteps) exceptions taken instead" : ""
+                Console.fail("eric: error: stopped after \(cpu.instructions) instructions\(exceptions) (--max-instructions) at pc 0x\(String(cpu.pc, radix: 16))", code: 2)
             }
+            let instructionsBefore = cpu.instructions, stepsBefore = cpu.steps
             let stop = runMachine(slice)
             flush()
             switch stop {
-            case .budget: break
+            case .budget:
+                // Only exceptions for a whole slice: each entry fails again (vectors where no
+                // memory is); the state no longer changes, so this would run forever.
+                if cpu.instructions == instructionsBefore && cpu.steps - stepsBefore >= min(slice, 1_000_000) {
+                    finally()
+                    let exception = cpu.lastException.map { " (\($0))" } ?? ""
+                    Console.fail("eric: error: the CPU is locked up: \(cpu.steps - stepsBefore) exceptions\(exception) in a row without an instruction, at pc 0x\(String(cpu.pc, radix: 16)) (EBA 0x\(String(cpu.eba, radix: 16)), DEBA 0x\(String(cpu.deba, radix: 16)): are the exception vectors in memory?)", code: 2)
+                }
             case .exited(let status): finish(status)
             case .illegalInstruction(let pc, let word):
                 finally()
                 Console.fail("eric: error: illegal instruction 0x\(String(word, radix: 16)) at pc 0x\(String(pc, radix: 16))", code: 2)
+            case .busError(let fault):
+                finally()
+                Console.fail("eric: error: bus error: \(fault) (the program's exception vector is at 0x\(String(cpu.pc, radix: 16)); no handler runs in this environment, as in lm32-elf-run)", code: 2)
             case .breakInstruction(let pc):
                 finally()
                 Console.fail("eric: error: break at pc 0x\(String(pc, radix: 16)) with no debugger attached", code: 2)

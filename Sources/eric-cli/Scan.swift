@@ -20,7 +20,9 @@ struct Scan: ParsableCommand {
             The shipped automata (see `eric automata`) run unless --automata picks some or
             none; --automaton adds a file, or replaces the shipped automaton of the same name.
 
-            Exit status: 0 scanned and nothing found, 1 findings, 2 an error.
+            Exit status: 0 every page checked and nothing found, 1 findings, 2 an error
+            (nothing to scan included), 3 nothing found but some runs faulted (those pages
+            were not fully checked).
 
             Examples:
               eric scan dump.raw
@@ -41,7 +43,7 @@ struct Scan: ParsableCommand {
     @Option(help: ArgumentHelp("Scan only physical addresses START <= a < END (decimal or 0x hex; K/M/G suffixes).", valueName: "start-end"))
     var range: String?
 
-    @Option(help: "Worker threads (default: one per core). Results do not depend on it.")
+    @Option(parsing: .unconditional, help: "Worker threads (default: one per core). Results do not depend on it.")
     var jobs: Int = 0
 
     @Flag(help: "Write JSON Lines: one object per finding (and candidate) or fault, then a summary object.")
@@ -64,6 +66,9 @@ struct Scan: ParsableCommand {
     func validate() throws {
         if let automata, automata != "none" {
             let known = ShippedAutomata.sources.map { String($0.file.dropLast(2)) }
+            if automata.split(separator: ",").isEmpty {
+                throw ValidationError("--automata '\(automata)' names no automaton (shipped: \(known.joined(separator: ", ")); or 'none' with --automaton FILE)")
+            }
             for name in automata.split(separator: ",") where !known.contains(String(name)) {
                 throw ValidationError("unknown automaton '\(name)' (shipped: \(known.joined(separator: ", ")))")
             }
@@ -126,6 +131,12 @@ struct Scan: ParsableCommand {
         } catch {
             Console.fail("eric: error: --engine compiled: \(error)", code: 2)
         }
+        // Nothing to check is an error, never a clean result.
+        if scanner.wholePages(in: memory) == 0 {
+            let skipped = scanner.bytesOutsideWholePages(in: memory)
+            let place = range.map { " in --range \($0) (the dump holds \(extent(of: memory)))" } ?? ""
+            Console.fail("\(dump): error: nothing to scan: no whole 4 KiB page\(place)" + (skipped > 0 ? " (\(skipped) bytes outside whole pages)" : ""), code: 2)
+        }
         if soc {
             return try runSoC(loaded, memory: memory, model: model, engine: options.engine,
                               skippedBytes: scanner.bytesOutsideWholePages(in: memory))
@@ -136,17 +147,26 @@ struct Scan: ParsableCommand {
         progress?.finish()
         let statistics = outcome.statistics
         report(outcome, automata: loaded, model: model, into: &output)
-        if statistics.pages == 0 {
-            let place = range.map { " in \($0)" } ?? ""
-            Console.error("\(dump): warning: nothing scanned: no whole 4 KiB page\(place) (\(statistics.skippedBytes) bytes outside whole pages)")
-        }
         if json {
             output.append(JSONLine.summary(statistics, automata: scan.sweepAutomata, timing: model, jobs: jobs, reports: outcome.reports))
         } else {
             output.append(summary(statistics, automata: scan.sweepAutomata, timing: model, engines: engines, dump: memory, reports: outcome.reports))
         }
         output.flush()
-        if outcome.reports.contains(where: { $0.confidence == .finding }) { throw ExitCode(1) }
+        try exit(findings: outcome.reports.contains { $0.confidence == .finding },
+                 runs: statistics.pages * UInt64(scan.sweepAutomata.count), faultedRuns: statistics.perAutomaton.map(\.faults).saturatingSum())
+    }
+
+    /// Exit status 1 for findings; otherwise 0 only when every run checked its page: 3 when
+    /// some runs faulted (those pages were not fully checked), an error when all did.
+    func exit(findings: Bool, runs: UInt64, faultedRuns: UInt64) throws {
+        if findings { throw ExitCode(1) }
+        guard faultedRuns > 0 else { return }
+        if faultedRuns >= runs {
+            Console.fail("\(dump): error: nothing was checked: every one of the \(runs) runs faulted (see the faults above)", code: 2)
+        }
+        Console.error("\(dump): warning: no findings, but \(faultedRuns) of \(runs) runs faulted: those pages were not fully checked (exit status 3)")
+        throw ExitCode(3)
     }
 
     /// Findings (and with --candidates, candidates) with their evidence, then faults.
@@ -179,7 +199,7 @@ struct Scan: ParsableCommand {
     func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, engines: PreparedEngines, dump: MappedDump,
                  reports: [Report]) -> String {
         var lines: [String] = [""]
-        let skippedInFile = dump.problems.reduce(UInt64(0)) { $0 + $1.skippedBytes }
+        let skippedInFile = dump.unreadableBytes
         lines.append("dump            \(self.dump) (\(describe(dump)))" + (skippedInFile > 0 ? "; \(skippedInFile) bytes unreadable, see the warnings" : ""))
         let skipped = s.skippedBytes > 0 ? "; \(s.skippedBytes) bytes outside whole pages not scanned" : ""
         lines.append("pages scanned   \(s.pages) (\(formatBytes(s.bytes)))\(skipped)")

@@ -89,10 +89,7 @@ extension Scan {
                                                          cycle: record.mpuCycles, deviceCycle: record.time))
         }
         guard let summary = frames.records.last, summary.kind == .summary else {
-            Console.fail("eric: error: the firmware sent no summary record", code: 2)
-        }
-        if summary.page == 0 {
-            Console.error("\(dump): warning: nothing scanned: no whole 4 KiB page in the dump (\(skippedBytes) bytes outside whole pages)")
+            Console.fail("\(dump): error: the firmware ended without a summary record: its sweep did not finish (`eric run \(dump)` shows its console)", code: 2)
         }
         var statistics = ScanStatistics()
         statistics.pages = summary.page
@@ -130,6 +127,6 @@ extension Scan {
             output.append(lines.joined(separator: "\n") + "\n")
         }
         output.flush()
-        if outcome.reports.contains(where: { $0.confidence == .finding }) { throw ExitCode(1) }
+        try exit(findings: outcome.reports.contains { $0.confidence == .finding }, runs: UInt64(summary.runs), faultedRuns: UInt64(summary.faults))
     }
 }

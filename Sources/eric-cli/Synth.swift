@@ -1,3 +1,4 @@
+import Glibc
 import ArgumentParser
 import CLISupport
 import Foundation
@@ -13,10 +14,10 @@ struct SynthCommand: ParsableCommand {
             Example: eric synth --seed 7 --size 1G --format lime -o guest.lime
             """)
 
-    @Option(help: "Seed of the generator.")
+    @Option(parsing: .unconditional, help: "Seed of the generator.")
     var seed: UInt64 = 2014
 
-    @Option(help: ArgumentHelp("Memory size: a multiple of 1 MiB (K/M/G suffixes).", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Memory size: a multiple of 1 MiB (K/M/G suffixes).", valueName: "bytes"))
     var size: String = "64M"
 
     @Option(help: "raw, lime or elf.")
@@ -32,18 +33,38 @@ struct SynthCommand: ParsableCommand {
         guard let bytes = parseNumber(size, allowSuffix: true), bytes > 0, bytes % (1 << 20) == 0 else {
             throw ValidationError("--size '\(size)' is not a positive multiple of 1 MiB")
         }
+        guard bytes <= Self.largest else { throw ValidationError("--size '\(size)' is above 1 TiB, the largest dump eric synth makes") }
         guard SynthDump.Format(rawValue: format) != nil else { throw ValidationError("--format must be raw, lime or elf, not '\(format)'") }
     }
+
+    /// 1 TiB: the ground truth grows with the size (a set of structures per 16 MiB).
+    static let largest: UInt64 = 1 << 40
 
     func run() throws {
         let dump = SynthDump(seed: seed, size: parseNumber(size, allowSuffix: true)!)
         let format = SynthDump.Format(rawValue: format)!
-        do {
-            try dump.write(to: output, format: format)
-            try dump.truthJSON(format: format).write(to: URL(fileURLWithPath: truth ?? output + ".truth.json"))
-        } catch {
-            Console.fail("\(output): error: cannot write: \(error.localizedDescription)", code: 2)
+        let truthPath = truth ?? (output == "-" ? nil : output + ".truth.json")
+        guard let truthPath else { Console.fail("eric: error: with -o - (standard output), give --truth FILE for the ground truth", code: 2) }
+        // Check the room before writing: a dump that cannot fit would fill the disk and fail late.
+        if output != "-" {
+            let folder = output.contains("/") ? String(output[..<output.lastIndex(of: "/")!]) : "."
+            var info = statvfs()
+            if statvfs(folder.isEmpty ? "/" : folder, &info) == 0 {
+                let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+                if dump.size > free {
+                    Console.fail("\(output): error: a \(formatBytes(dump.size)) dump does not fit: \(formatBytes(free)) free on the disk of '\(folder)'", code: 2)
+                }
+            }
         }
-        Console.error("wrote \(output) (\(format.rawValue), \(dump.size >> 20) MiB of memory, \(dump.planted.count) planted pages) and \(truth ?? output + ".truth.json")")
+        do {
+            let file = try OutputFile(output)
+            try dump.write(format: format) { (bytes: [UInt8]) throws(FileFailure) in try file.write(bytes) }
+            try writeFile(Array(try dump.truthJSON(format: format)), to: truthPath)
+        } catch let failure as FileFailure {
+            Console.fail("\(failure.path): error: cannot write: \(failure.reason)", code: 2)
+        } catch {
+            Console.fail("\(truthPath): error: cannot write: \(error)", code: 2)
+        }
+        Console.error("wrote \(output == "-" ? "standard output" : output) (\(format.rawValue), \(dump.size >> 20) MiB of memory, \(dump.planted.count) planted pages) and \(truthPath)")
     }
 }

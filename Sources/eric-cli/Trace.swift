@@ -22,7 +22,7 @@ struct Trace: ParsableCommand {
     @Option(name: .customShort("D"), help: ArgumentHelp("Define a constant for the automaton's source.", valueName: "name[=value]"))
     var definitions: [String] = []
 
-    @Option(help: ArgumentHelp("Physical address of the page (4 KiB aligned; decimal or 0x hex).", valueName: "address"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Physical address of the page (4 KiB aligned; decimal or 0x hex).", valueName: "address"))
     var page: String
 
     @Argument(help: "Memory dump: raw, LiME or ELF core (recognised from its content).")
@@ -41,12 +41,11 @@ struct Trace: ParsableCommand {
         let address = parseNumber(page)!
         let automaton = loadAutomatonOrShipped(self.automaton, definitions: parseDefinitions(definitions))
         let memory = openDump(dump)
-        guard let range = memory.ranges.first(where: { $0.physicalStart <= address && address + 4096 <= $0.physicalEnd }) else {
-            let extent = memory.ranges.map { "\(hex($0.physicalStart))-\(hex($0.physicalEnd))" }.joined(separator: ", ")
-            Console.fail("\(dump): error: no whole page at \(hex(address)) in the dump (it holds \(extent.isEmpty ? "nothing" : extent))", code: 2)
+        guard let range = memory.ranges.first(where: { $0.offset(of: address) != nil }) else {
+            Console.fail("\(dump): error: no whole page at \(hex(address)) in the dump (it holds \(extent(of: memory)))", code: 2)
         }
         let model = timing.model
-        let (result, alerts, steps) = MPU(timing: model).trace(automaton, page: range.bytes + Int(address - range.physicalStart), pageAddress: address)
+        let (result, alerts, steps) = MPU(timing: model).trace(automaton, page: range.bytes + range.offset(of: address)!, pageAddress: address)
 
         var out = "automaton \(automaton.name) (\(self.automaton)), page \(hex(address)) of \(dump) (\(describe(memory)))\n"
         out += "timing \(model.name): \(model.clockHz / 1e6) MHz, host access \(model.hostAccess.rawValue)"

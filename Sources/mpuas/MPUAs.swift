@@ -1,3 +1,4 @@
+import CLISupport
 import ArgumentParser
 import AsmKit
 import Foundation
@@ -109,14 +110,10 @@ struct MPUAs: ParsableCommand {
     }
 
     func write(_ bytes: [UInt8], to path: String) {
-        if path == "-" {
-            FileHandle.standardOutput.write(Data(bytes))
-            return
-        }
         do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try writeFile(bytes, to: path)
         } catch {
-            fail("\(path): error: cannot write file: \((error as NSError).localizedDescription)", code: 1)
+            fail("\(path): error: cannot write file: \(error.reason)", code: 1)
         }
     }
 }

@@ -24,7 +24,8 @@ import TestSupport
     @Test func readsTheHeaderAndSegments() throws {
         let file = try ELF32File(parsing: Self.minimal())
         #expect(file.entry == 0x104)
-        #expect(file.segments == [ELF32File.Segment(address: 0x100, data: [0x34, 0x01, 0x00, 0x2a, 0xac, 0x00, 0x00, 0x07], memorySize: 16, flags: 5)])
+        #expect(file.segments == [ELF32File.Segment(address: 0x100, data: [0x34, 0x01, 0x00, 0x2a, 0xac, 0x00, 0x00, 0x07], memorySize: 16, flags: 5,
+                                                          index: 0, headerOffset: 52)])   // the program header follows the 52-byte ELF header
     }
 
     @Test func rejectsBadFilesWithTheirOffset() {
