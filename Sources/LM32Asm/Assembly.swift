@@ -26,6 +26,9 @@ struct LM32Assembly {
         case instruction(mnemonic: String, operands: [[Token]], endColumn: Int)
         case data(size: Int, values: [Expression])
         case bytes([UInt8])
+        /// `count` copies of one byte (.skip, .fill, alignment padding), written only into
+        /// the section's image: a large reservation is never a second copy.
+        case fill(count: UInt32, byte: UInt8)
     }
 
     struct Item {
@@ -40,7 +43,11 @@ struct LM32Assembly {
     var offsets: [SectionName: UInt32] = [.text: 0, .data: 0, .bss: 0]
     var alignments: [SectionName: UInt32] = [.text: 4, .data: 4, .bss: 4]
     var current = SectionName.text
-    static let storedSectionLimit: UInt32 = 256 << 20
+    /// What .text and .data may hold together: 4 x the SoC's RAM (16 MiB); large areas go
+    /// in .bss, which costs only its size. Bounds the memory assembling takes.
+    static let storedSectionLimit: UInt32 = 64 << 20
+    /// Stored bytes in .text and .data so far.
+    var storedBytes: UInt32 { offsets[.text]! + offsets[.data]! }
 
     var labels: [String: (section: SectionName, offset: UInt32, location: SourceLocation)] = [:]
     var addresses: [String: UInt32] = [:]
@@ -169,8 +176,8 @@ struct LM32Assembly {
         let (end, overflow) = offset.addingReportingOverflow(size)
         guard !overflow else { return error("section \(current.rawValue) exceeds 4 GiB", site, column: column) }
         // Stored sections become bytes in memory and in the file; .bss is only a size.
-        guard current == .bss || end <= Self.storedSectionLimit else {
-            return error("section \(current.rawValue) would exceed \(Self.storedSectionLimit >> 20) MiB of stored bytes (reserve large areas in .bss)", site, column: column)
+        guard current == .bss || UInt64(storedBytes) + UInt64(size) <= UInt64(Self.storedSectionLimit) else {
+            return error("section \(current.rawValue) would take .text and .data past \(Self.storedSectionLimit >> 20) MiB of stored bytes (reserve large areas in .bss)", site, column: column)
         }
         items.append(Item(section: current, offset: offset, size: size, payload: payload, site: site, listingIndex: listingIndex))
         offsets[current] = end

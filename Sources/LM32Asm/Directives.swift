@@ -106,10 +106,7 @@ extension LM32Assembly {
         guard count > 0 else { return }
         guard current != .bss || fill == 0 else { return error(".bss holds zeros only: a fill byte is not possible there", site, column: column) }
         guard fill >= -128 && fill <= 255 else { return error("fill byte \(fill) does not fit in a byte", site, column: column) }
-        guard current == .bss || UInt64(offsets[current]!) + UInt64(count) <= UInt64(Self.storedSectionLimit) else {
-            return error("section \(current.rawValue) would exceed \(Self.storedSectionLimit >> 20) MiB of stored bytes (reserve large areas in .bss)", site, column: column)
-        }
-        emit(count, .bytes(current == .bss ? [] : [UInt8](repeating: UInt8(truncatingIfNeeded: fill), count: Int(count))),
+        emit(count, .fill(count: current == .bss ? 0 : count, byte: UInt8(truncatingIfNeeded: fill)),
              site: site, listingIndex: listingIndex, column: column)
     }
 

@@ -35,6 +35,9 @@ extension LM32Assembly {
         }
     }
 
+    /// Bytes of a fill the listing shows (GNU as also abbreviates long fills).
+    static let listedFillBytes: UInt32 = 16
+
     mutating func passTwo() {
         var images: [SectionName: [UInt8]] = [:]
         for name in SectionName.allCases where name != .bss { images[name] = [UInt8](repeating: 0, count: Int(offsets[name]!)) }
@@ -43,6 +46,16 @@ extension LM32Assembly {
             var bytes: [UInt8] = []
             switch item.payload {
             case .bytes(let stored): bytes = stored
+            case .fill(let count, let byte):
+                // In place (the image starts as zeros); the listing shows the first bytes only.
+                if item.section != .bss && byte != 0 {
+                    images[item.section]!.withUnsafeMutableBufferPointer { image in
+                        image[Int(item.offset)..<Int(item.offset + count)].update(repeating: byte)
+                    }
+                }
+                if listing[item.listingIndex].address == nil { listing[item.listingIndex].address = address }
+                listing[item.listingIndex].bytes += [UInt8](repeating: byte, count: Int(min(count, Self.listedFillBytes)))
+                continue
             case .data(let size, let values):
                 for expression in values {
                     guard let v = value(expression, item.site, at: address) else { continue }

@@ -75,16 +75,9 @@ public enum Disassembler {
         var labels: [UInt64: [String]] = [:]
         for symbol in image.symbols where symbol.kind == .label { labels[symbol.value, default: []].append(symbol.name) }
         let lines = decode(code: image.code)
-        // Jump targets with no symbol get a generated label so the output stays readable.
-        for line in lines {
-            if case .success(let instruction) = line.instruction, instruction.format == .immediate,
-               instruction.spec.immediateForm?.immediate == .address, instruction.opcode == .jmp {
-                let target = instruction.immediateValue
-                if labels[target] == nil && target < UInt64(image.code.count) && target % 8 == 0 {
-                    labels[target] = ["L" + hexDigits(target, 4)]
-                }
-            }
-        }
+        // Jump targets keep the form the source gave them: a label when the image names one,
+        // otherwise the address. (Inventing labels here would add symbols when the output is
+        // assembled again, and the round trip would no longer give the same bytes.)
         if image.entry != 0 {
             out.append(".entry " + (labels[UInt64(image.entry)]?.first ?? "0x" + String(image.entry, radix: 16)))
         }

@@ -21,8 +21,8 @@ struct Scan: ParsableCommand {
             none; --automaton adds a file, or replaces the shipped automaton of the same name.
 
             Exit status: 0 every page checked and nothing found, 1 findings, 2 an error
-            (nothing to scan included), 3 nothing found but some runs faulted (those pages
-            were not fully checked).
+            (nothing to scan included), 3 nothing found but not everything was checked
+            (some runs faulted, or parts of the dump were unreadable).
 
             Examples:
               eric scan dump.raw
@@ -154,13 +154,18 @@ struct Scan: ParsableCommand {
         }
         output.flush()
         try exit(findings: outcome.reports.contains { $0.confidence == .finding },
-                 runs: statistics.pages * UInt64(scan.sweepAutomata.count), faultedRuns: statistics.perAutomaton.map(\.faults).saturatingSum())
+                 runs: statistics.pages * UInt64(scan.sweepAutomata.count), faultedRuns: statistics.perAutomaton.map(\.faults).saturatingSum(), unreadableBytes: memory.unreadableBytes)
     }
 
     /// Exit status 1 for findings; otherwise 0 only when every run checked its page: 3 when
     /// some runs faulted (those pages were not fully checked), an error when all did.
-    func exit(findings: Bool, runs: UInt64, faultedRuns: UInt64) throws {
+    /// Parts of the dump that could not be read (warned about) make a clean result partial too.
+    func exit(findings: Bool, runs: UInt64, faultedRuns: UInt64, unreadableBytes: UInt64) throws {
         if findings { throw ExitCode(1) }
+        if faultedRuns == 0 && unreadableBytes > 0 {
+            Console.error("\(dump): warning: no findings in what was read, but \(unreadableBytes) bytes of the dump were unreadable (see the warnings; exit status 3)")
+            throw ExitCode(3)
+        }
         guard faultedRuns > 0 else { return }
         if faultedRuns >= runs {
             Console.fail("\(dump): error: nothing was checked: every one of the \(runs) runs faulted (see the faults above)", code: 2)

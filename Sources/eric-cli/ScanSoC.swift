@@ -127,6 +127,6 @@ extension Scan {
             output.append(lines.joined(separator: "\n") + "\n")
         }
         output.flush()
-        try exit(findings: outcome.reports.contains { $0.confidence == .finding }, runs: UInt64(summary.runs), faultedRuns: UInt64(summary.faults))
+        try exit(findings: outcome.reports.contains { $0.confidence == .finding }, runs: UInt64(summary.runs), faultedRuns: UInt64(summary.faults), unreadableBytes: memory.unreadableBytes)
     }
 }

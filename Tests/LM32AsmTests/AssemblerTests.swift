@@ -112,7 +112,7 @@ import TestSupport
         ("    .global main", "t.s:1:13: error: '.global main': no such label"),
         ("    mvi r1, 'ab'", "t.s:1:13: error: unterminated character literal (expected ')"),
         ("    nop r1", "t.s:1:9: error: 'nop' takes no operands"),
-        (".data\n    .space 0xfffffff0", "t.s:2:5: error: section .data would exceed 256 MiB of stored bytes (reserve large areas in .bss)"),
+        (".data\n    .space 0xfffffff0", "t.s:2:5: error: section .data would take .text and .data past 64 MiB of stored bytes (reserve large areas in .bss)"),
         ("    bi 1b\n1: nop", "t.s:1:8: error: '1b' refers to a '1:' label before this line, and there is none"),
         ("1: nop\n    bi 1f", "t.s:2:8: error: '1f' refers to a '1:' label after this line, and there is none"),
     ])
