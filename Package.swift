@@ -16,6 +16,9 @@ let package = Package(
         .library(name: "MPUISA", targets: ["MPUISA"]),
         .library(name: "MPUAsm", targets: ["MPUAsm"]),
         .library(name: "MPUSim", targets: ["MPUSim"]),
+        // Every parser of outside input, for the fuzz targets (Fuzz/, a package of its own).
+        .library(name: "ERICParsers", targets: ["AsmKit", "MPUISA", "MPUAsm", "MPUSim", "LM32Asm", "LM32Sim", "ELF32", "Dumps",
+                                                "Correlation", "ShippedAutomata", "Capture", "AlertProtocol", "GDBRemote"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

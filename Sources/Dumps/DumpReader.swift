@@ -58,20 +58,7 @@ public struct MappedDump: PhysicalMemory {
             (format, ranges, problems) = (.raw, [], [])
             return
         }
-        let bytes = UnsafeRawBufferPointer(start: base, count: file.size)
-        for signature in ["KDUMP   ", "DISKDUMP", "makedumpfile"] where bytes.starts(with: signature.utf8) {
-            throw DumpError(path: path, offset: 0, message: "a kdump-compressed dump (\"\(signature.trimmingCharacters(in: .whitespaces))\" signature) is not supported: write an ELF dump instead (QEMU dump-guest-memory without -z/-l/-s, or makedumpfile -E)")
-        }
-        let layout: DumpLayout
-        do throws(DumpLayoutError) {
-            switch DumpReader.detect(bytes) {
-            case .raw: layout = DumpLayout(format: .raw, segments: [Segment(physicalStart: 0, fileOffset: 0, length: UInt64(file.size))])
-            case .lime: layout = try DumpReader.lime(bytes)
-            case .elfCore: layout = try DumpReader.elf(bytes)
-            }
-        } catch {
-            throw DumpError(path: path, offset: error.offset, message: error.message)
-        }
+        let layout = try DumpLayout(reading: UnsafeRawBufferPointer(start: base, count: file.size), path: path)
         format = layout.format
         problems = layout.problems
         ranges = layout.segments.map {
@@ -80,16 +67,42 @@ public struct MappedDump: PhysicalMemory {
     }
 }
 
-struct Segment: Hashable {
-    var physicalStart: UInt64
-    var fileOffset: UInt64
-    var length: UInt64
+/// Where a dump's memory is in its bytes: its format, each range's physical start, file
+/// offset and length, and what could not be used. Reads only inside `bytes`.
+public struct DumpLayout: Sendable {
+    public var format: DumpFormat
+    public var segments: [Segment]
+    public var problems: [DumpProblem] = []
+
+    init(format: DumpFormat, segments: [Segment], problems: [DumpProblem] = []) {
+        self.format = format
+        self.segments = segments
+        self.problems = problems
+    }
+
+    /// The layout of a dump's bytes (`path` names it in errors), recognising its format from
+    /// its content.
+    public init(reading bytes: UnsafeRawBufferPointer, path: String) throws(DumpError) {
+        for signature in ["KDUMP   ", "DISKDUMP", "makedumpfile"] where bytes.starts(with: signature.utf8) {
+            throw DumpError(path: path, offset: 0, message: "a kdump-compressed dump (\"\(signature.trimmingCharacters(in: .whitespaces))\" signature) is not supported: write an ELF dump instead (QEMU dump-guest-memory without -z/-l/-s, or makedumpfile -E)")
+        }
+        do throws(DumpLayoutError) {
+            switch DumpReader.detect(bytes) {
+            case .raw: self = DumpLayout(format: .raw, segments: bytes.isEmpty ? [] : [Segment(physicalStart: 0, fileOffset: 0, length: UInt64(bytes.count))])
+            case .lime: self = try DumpReader.lime(bytes)
+            case .elfCore: self = try DumpReader.elf(bytes)
+            }
+        } catch {
+            throw DumpError(path: path, offset: error.offset, message: error.message)
+        }
+    }
 }
 
-struct DumpLayout {
-    var format: DumpFormat
-    var segments: [Segment]
-    var problems: [DumpProblem] = []
+/// A range of memory in a dump file.
+public struct Segment: Hashable, Sendable {
+    public var physicalStart: UInt64
+    public var fileOffset: UInt64
+    public var length: UInt64
 }
 
 struct DumpLayoutError: Error {

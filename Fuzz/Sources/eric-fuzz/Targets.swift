@@ -1,0 +1,163 @@
+import AlertProtocol
+import AsmKit
+import Capture
+import Correlation
+import Dumps
+import ELF32
+import GDBRemote
+import Glibc
+import LM32Asm
+import LM32Sim
+import MPUAsm
+import MPUISA
+import MPUSim
+import ShippedAutomata
+
+/// One libFuzzer entry point for every parser of outside input; ERIC_FUZZ_TARGET picks the
+/// parser (Fuzz/run.sh sets it; docs/reliability.md lists them). A crash, a trap, an ASan
+/// report, a time-out or an allocation over -rss_limit_mb is a finding.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    switch target {
+    case "mpuas": fuzzMPUAssembler(bytes)
+    case "mpu-image": fuzzMPUImage(bytes)
+    case "lm32as": fuzzLM32Assembler(bytes)
+    case "lm32-elf": fuzzLM32Executable(bytes)
+    case "dump": fuzzDump(bytes)
+    case "pcap": fuzzCapture(bytes)
+    case "alert-record": fuzzAlertRecord(bytes)
+    case "gdb-remote": fuzzGDBRemote(bytes)
+    default:
+        let message = "eric-fuzz: set ERIC_FUZZ_TARGET to one of: \(targets.joined(separator: ", "))\n"
+        _ = message.withCString { write(2, $0, strlen($0)) }
+        exit(2)
+    }
+    return 0
+}
+
+let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote"]
+nonisolated(unsafe) let target = getenv("ERIC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
+
+/// MPU assembly: assemble; what assembles must disassemble and reassemble to the same image.
+func fuzzMPUAssembler(_ bytes: UnsafeBufferPointer<UInt8>) {
+    let result = MPUAssembler.assemble(source: String(decoding: bytes, as: UTF8.self), name: "fuzz.s",
+                                       options: AssemblerOptions(provider: .inMemory([:])))
+    guard let image = result.image else { return }
+    checkRoundTrip(image)
+}
+
+/// `.mpu` images: parse, disassemble, reassemble, and run on a page. The checksum is made
+/// right first (a mutation would almost never keep it), so the fuzzer reaches what follows it.
+func fuzzMPUImage(_ bytes: UnsafeBufferPointer<UInt8>) {
+    var file = Array(bytes)
+    if file.count >= 20 {
+        let crc = CRC32.checksum(file[0..<(file.count - 4)])
+        for k in 0..<4 { file[file.count - 4 + k] = UInt8(truncatingIfNeeded: crc >> UInt32(24 - 8 * k)) }
+    }
+    guard let image = try? MPUImage(parsing: file) else { return }
+    // Images from elsewhere need not be in the assembler's canonical order (symbols sorted,
+    // labels on instructions), so only the disassembly is checked to assemble, not the bytes.
+    if let source = try? Disassembler.source(of: image) {
+        _ = MPUAssembler.assemble(source: source, name: "roundtrip.s", options: AssemblerOptions(provider: .inMemory([:])))
+    }
+    var timing = TimingModel.slides
+    timing.watchdogCycles = 20_000      // a bound per input, as the device's watchdog is
+    var alerts: [Alert] = []
+    page.withUnsafeBytes { page in
+        _ = MPU(timing: timing).run(Automaton(image: image), page: page.baseAddress!, pageAddress: 0x1000, alerts: &alerts)
+    }
+}
+
+let page: [UInt8] = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+
+/// `mpuas -d` then `mpuas` gives the image back, byte for byte.
+func checkRoundTrip(_ image: MPUImage) {
+    guard let source = try? Disassembler.source(of: image) else { return }
+    let again = MPUAssembler.assemble(source: source, name: "roundtrip.s", options: AssemblerOptions(provider: .inMemory([:])))
+    guard let reassembled = again.image, reassembled.serialized() == image.serialized() else {
+        fatalError("round trip differs:\n\(source)\n\(again.diagnostics.map { $0.rendered() }.joined(separator: "\n"))")
+    }
+}
+
+/// LM32 assembly: assemble; what assembles must give an ELF file our reader takes back.
+func fuzzLM32Assembler(_ bytes: UnsafeBufferPointer<UInt8>) {
+    let result = LM32Assembler.assemble(source: String(decoding: bytes, as: UTF8.self), name: "fuzz.S",
+                                        options: AssemblerOptions(provider: .inMemory([:])))
+    guard let program = result.program else { return }
+    guard (try? ELF32File(parsing: program.elf())) != nil else { fatalError("lm32as wrote an ELF file it cannot read") }
+}
+
+/// lm32-elf executables: parse, load into 64 KiB of RAM, run a bounded number of steps with
+/// gdb-simulator host calls, as `eric run prog.elf` does.
+func fuzzLM32Executable(_ bytes: UnsafeBufferPointer<UInt8>) {
+    guard let file = try? ELF32File(parsing: Array(bytes)) else { return }
+    let bus = Bus()
+    try! bus.attach(Memory(size: 0x10000), at: 0, size: 0x10000, name: "ram")
+    guard (try? bus.load(file)) != nil else { return }
+    let cpu = LM32CPU(bus: bus, resetVector: file.entry)
+    cpu.hostCalls = true
+    _ = cpu.run(budget: 5_000)
+}
+
+/// Memory dumps (raw, LiME, ELF core): the layout, then the whole scan with the shipped
+/// automata and the correlation over what it gives.
+func fuzzDump(_ bytes: UnsafeBufferPointer<UInt8>) {
+    guard let base = bytes.baseAddress,
+          let layout = try? DumpLayout(reading: UnsafeRawBufferPointer(bytes), path: "fuzz.dump") else { return }
+    let memory = BufferMemory(ranges: layout.segments.map {
+        MemoryRange(physicalStart: $0.physicalStart, length: $0.length, bytes: UnsafeRawPointer(base) + Int($0.fileOffset))
+    })
+    _ = scan.run(memory, engines: engines)
+}
+
+struct BufferMemory: PhysicalMemory, @unchecked Sendable {
+    var ranges: [MemoryRange]
+}
+
+let shipped: [Automaton] = ShippedAutomata.sources.map { file, source in
+    Automaton(image: MPUAssembler.assemble(source: source, name: file).image!, name: String(file.dropLast(2)))
+}
+nonisolated(unsafe) let scan = CorrelatedScan(automata: shipped, options: ScanOptions(jobs: 1, engine: .interpreter))
+nonisolated(unsafe) let engines = try! scan.scanner.prepare()
+
+/// pcap captures, through libpcap, then each frame as an alert record.
+func fuzzCapture(_ bytes: UnsafeBufferPointer<UInt8>) {
+    let path = "/dev/shm/eric-fuzz-\(getpid()).pcap"
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard fd >= 0 else { fatalError("cannot write \(path)") }
+    _ = write(fd, bytes.baseAddress, bytes.count)
+    close(fd)
+    defer { unlink(path) }
+    guard let capture = try? readCapture(path: path) else { return }
+    for frame in capture.frames { decodeRecord(frame.frame) }
+}
+
+/// Alert records as they arrive over UDP, and in Ethernet frames.
+func fuzzAlertRecord(_ bytes: UnsafeBufferPointer<UInt8>) {
+    decodeRecord(Array(bytes))
+    _ = try? AlertRecord(payload: Array(bytes))
+}
+
+func decodeRecord(_ frame: [UInt8]) {
+    guard let udp = try? UDPFrame(frame: frame), let record = try? AlertRecord(payload: udp.payload) else { return }
+    _ = record.kind
+}
+
+/// GDB remote packets: the framing layer, then the session over a small LM32 machine.
+func fuzzGDBRemote(_ bytes: UnsafeBufferPointer<UInt8>) {
+    let bus = Bus()
+    try! bus.attach(Memory(size: 0x1000), at: 0, size: 0x1000, name: "ram")
+    let cpu = LM32CPU(bus: bus)
+    cpu.hostCalls = true
+    let session = GDBSession(target: LM32DebugTarget(cpu: cpu, run: { cpu.run(budget: min($0, 1_000)) }))
+    var decoder = PacketDecoder()
+    for byte in bytes {
+        guard case .packet(let payload)? = decoder.feed(byte) else { continue }
+        switch session.handle(payload) {
+        case .step: _ = session.target.step()
+        case .resume: _ = session.target.resume(budget: 1_000)
+        default: break
+        }
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets (libFuzzer + AddressSanitizer) and runs each one.
+#   bash Fuzz/run.sh [SECONDS] [TARGET...]   # default: 20 s each, every target
+#   RUNS=10000000 bash Fuzz/run.sh 0 dump    # a fixed number of executions instead of a time
+# Starts from the committed seeds (Fuzz/corpus/TARGET; new inputs go to a scratch folder so
+# the committed corpus only changes on purpose). Fails on a crash, an ASan report, an input
+# that runs over 10 s, or an allocation over 1 GiB; the input is kept in Fuzz/crashes/.
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds=${1:-20}; shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(mpuas mpu-image lm32as lm32-elf dump pcap alert-record gdb-remote)
+# (Without --product: building one product alone left the libraries uninstrumented here.)
+swift build -c release --sanitize fuzzer --sanitize address >&2
+binary=$(swift build -c release --sanitize fuzzer --sanitize address --show-bin-path)/eric-fuzz
+scratch=${FUZZ_SCRATCH:-$(mktemp -d)}
+mkdir -p crashes
+status=0
+for target in "${targets[@]}"; do
+    mkdir -p "$scratch/$target"
+    limits=(-rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=10 -artifact_prefix="crashes/$target-" -print_final_stats=1)
+    # Whole pages for dumps; a few KiB is plenty for the rest.
+    [ "$target" = dump ] && limits+=(-max_len=65536) || limits+=(-max_len=8192)
+    if [ -n "${RUNS:-}" ]; then limits+=(-runs="$RUNS"); else limits+=(-max_total_time="$seconds"); fi
+    log="$scratch/$target.log"
+    if ERIC_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$binary" "${limits[@]}" "$scratch/$target" "corpus/$target" >"$log" 2>&1; then
+        echo "fuzz $target: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') runs, $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1), no crash"
+    else
+        status=1
+        echo "fuzz $target: FAILED (log below; the input is in Fuzz/crashes/)"
+        grep -vE '^#[0-9]+' "$log" | tail -40
+    fi
+done
+exit $status

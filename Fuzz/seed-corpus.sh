@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Writes the seed corpus of each fuzz target into Fuzz/corpus/TARGET from the project's own
+# fixtures and reproducers (committed; run again after adding fixtures). Needs the release
+# build of eric, mpuas and lm32as (swift build -c release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.build/release
+out=Fuzz/corpus
+rm -rf "$out"; mkdir -p "$out"/{mpuas,mpu-image,lm32as,lm32-elf,dump,pcap,alert-record,gdb-remote}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+n=0
+for f in automata/*.s Fixtures/mpuas/ok/*.s Fixtures/mpuas/err/*.s Fixtures/bad-inputs/*.s; do
+    cp "$f" "$out/mpuas/$(basename "$f")"
+done
+for f in automata/*.s Fixtures/mpuas/ok/*.s; do
+    "$bin/mpuas" "$f" -o "$out/mpu-image/$(basename "${f%.s}").mpu" 2>/dev/null || true
+done
+cp firmware/eric.S Fixtures/bad-inputs/*.S "$out/lm32as/"
+cp Fixtures/bad-inputs/*.elf "$out/lm32-elf/" 2>/dev/null || true
+rm -f "$out/lm32-elf/elf-"*.elf "$out/lm32-elf/firmware-"*.elf
+cp Fixtures/bad-inputs/firmware-*.elf "$out/lm32-elf/"
+"$bin/lm32as" firmware/eric.S -o "$out/lm32-elf/eric-firmware.elf"
+cp Fixtures/bad-inputs/*.lime Fixtures/bad-inputs/elf-*.elf "$out/dump/"
+python3 Fuzz/seed-dumps.py Fixtures/dumps/example.raw "$out/dump"
+"$bin/eric" run --pcap "$work/example.pcap" Fixtures/dumps/example.raw >/dev/null || true
+cp "$work/example.pcap" Fixtures/bad-inputs/*.pcap "$out/pcap/"
+python3 Fuzz/seed-frames.py "$work/example.pcap" "$out/alert-record"
+python3 Fuzz/seed-gdb.py "$out/gdb-remote"
+find "$out" -type f | wc -l
