@@ -50,8 +50,8 @@ public final class CaptureWriter {
 /// The frames of a capture, and what stopped the reading early, if anything.
 public struct Capture: Sendable {
     public var frames: [(nanoseconds: UInt64, frame: [UInt8])]
-    /// Why reading stopped before the end of the file (a truncated record, say): the frames
-    /// before it are still good.
+    /// Why reading stopped before the end of the file (a truncated record, say), naming the
+    /// frame: the frames before it are still good.
     public var damage: CaptureError?
 }
 
@@ -70,7 +70,7 @@ public func readCapture(path: String) throws(CaptureError) -> Capture {
         let result = pcap_next_ex(handle, &header, &data)
         if result == -2 { break }
         guard result == 1, let header, let data else {
-            capture.damage = CaptureError(description: "\(path): frame \(capture.frames.count + 1): \(String(cString: pcap_geterr(handle)))")
+            capture.damage = CaptureError(description: "frame \(capture.frames.count + 1): \(String(cString: pcap_geterr(handle)))")
             break
         }
         // The file holds 32-bit seconds and microseconds; libpcap may widen them with a sign

@@ -58,7 +58,7 @@ struct Listen: ParsableCommand {
             }
             Console.write(out)
             // The good records are out; the damage still makes the exit status an error.
-            if let damage = capture.damage { Console.fail("\(damage) (the \(capture.frames.count) frames before it are shown)", code: 2) }
+            if let damage = capture.damage { Console.fail("\(source): error: \(damage) (the \(capture.frames.count) frames before it are shown)", code: 2) }
         }
     }
 

@@ -187,7 +187,7 @@ struct RunCommand: ParsableCommand {
                 }
                 if summary.page == 0 {
                     capture?.close()
-                    Console.fail("\(input): error: nothing to scan: no whole 4 KiB page in the dump", code: 2)
+                    Console.fail("\(input): error: nothing to scan: no whole 4 KiB page in the dump (it holds \(extent(of: dump)))", code: 2)
                 }
                 return .exited(status: summary.faults > 0 ? 3 : 0)
             case .budget: return .budget

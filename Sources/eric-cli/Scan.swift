@@ -134,8 +134,8 @@ struct Scan: ParsableCommand {
         // Nothing to check is an error, never a clean result.
         if scanner.wholePages(in: memory) == 0 {
             let skipped = scanner.bytesOutsideWholePages(in: memory)
-            let place = range.map { " in --range \($0) (the dump holds \(extent(of: memory)))" } ?? ""
-            Console.fail("\(dump): error: nothing to scan: no whole 4 KiB page\(place)" + (skipped > 0 ? " (\(skipped) bytes outside whole pages)" : ""), code: 2)
+            let place = range.map { " in --range \($0)" } ?? " in the dump"
+            Console.fail("\(dump): error: nothing to scan: no whole 4 KiB page\(place) (it holds \(extent(of: memory))" + (skipped > 0 ? "; \(skipped) bytes outside whole pages" : "") + ")", code: 2)
         }
         if soc {
             return try runSoC(loaded, memory: memory, model: model, engine: options.engine,

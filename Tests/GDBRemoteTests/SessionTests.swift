@@ -50,6 +50,19 @@ import Glibc
         #expect(cpu.registers[2] == 0xabcd && cpu.ie == 2 && cpu.pc == 0)
     }
 
+    /// A debugger that sets pc to a misaligned address and steps (Fixtures/bad-inputs/
+    /// gdb-step-misaligned-pc.py crashed the stub): the fetch is an instruction bus error,
+    /// taken as the CPU takes it (ea = the pc, pc = EBA + 2 x 32), and in the gdb-simulator
+    /// environment the stop is reported as SIGSEGV/SIGBUS (here SIGBUS: misaligned).
+    @Test func steppingFromAMisalignedPCIsABusError() throws {
+        let (session, cpu) = try Self.machine()
+        cpu.eba = 0x800
+        #expect(reply(session, "P20=00000002") == "OK")
+        #expect(session.handle(Array("s".utf8)) == .step)
+        #expect(session.target.step() == .busError(misaligned: true))
+        #expect(cpu.pc == 0x840 && cpu.registers[30] == 2 && cpu.lastException == .instructionBusError)
+    }
+
     @Test func memoryReadsAndWrites() throws {
         let (session, cpu) = try Self.machine()
         #expect(reply(session, "m100,4") == "11223344")
