@@ -10,9 +10,11 @@ cd "$(dirname "$0")"
 seconds=${1:-20}; shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(mpuas mpu-image lm32as lm32-elf dump pcap alert-record gdb-remote)
-# (Without --product: building one product alone left the libraries uninstrumented here.)
-swift build -c release --sanitize fuzzer --sanitize address >&2
-binary=$(swift build -c release --sanitize fuzzer --sanitize address --show-bin-path)/eric-fuzz
+# The coverage flags explicitly: SwiftPM hands -sanitize=fuzzer to the frontend, which then
+# instruments nothing for coverage (seen with Swift 6.3.1), and libFuzzer would fuzz blind.
+flags=(-c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp)
+swift build "${flags[@]}" >&2
+binary=$(swift build "${flags[@]}" --show-bin-path)/eric-fuzz
 scratch=${FUZZ_SCRATCH:-$(mktemp -d)}
 mkdir -p crashes
 status=0
@@ -24,6 +26,9 @@ for target in "${targets[@]}"; do
     if [ -n "${RUNS:-}" ]; then limits+=(-runs="$RUNS"); else limits+=(-max_total_time="$seconds"); fi
     log="$scratch/$target.log"
     if ERIC_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$binary" "${limits[@]}" "$scratch/$target" "corpus/$target" >"$log" 2>&1; then
+        if ! grep -qE 'INITED cov: [1-9]' "$log"; then
+            echo "fuzz $target: FAILED: no coverage (the build is not instrumented)"; status=1; continue
+        fi
         echo "fuzz $target: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') runs, $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1), no crash"
     else
         status=1

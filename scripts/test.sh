@@ -6,6 +6,7 @@
 # The real-memory lab (scripts/lab/make.sh: Linux guests under QEMU, a KVM host under Bochs) is
 # made once per machine into ~/.cache/eric/lab (about 5 minutes the first time) for the tests
 # that check findings on real memory; ERIC_SKIP_LAB=1 skips those tests instead.
+# Before the tests, each fuzz target runs for ERIC_FUZZ_SECONDS (default 12; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -17,5 +18,10 @@ if [ "${ERIC_SKIP_LAB:-0}" != 1 ]; then
     ERIC_LAB=${ERIC_LAB:-$HOME/.cache/eric/lab}
     export ERIC_LAB ERIC_REQUIRE_LAB=1
     bash scripts/lab/make.sh >/dev/null
+fi
+# Every parser of outside input under libFuzzer + ASan for a bounded time (Fuzz/run.sh;
+# docs/reliability.md): a crash fails the run. ERIC_FUZZ_SECONDS=0 skips it.
+if [ "${ERIC_FUZZ_SECONDS:-12}" != 0 ]; then
+    bash Fuzz/run.sh "${ERIC_FUZZ_SECONDS:-12}"
 fi
 swift test --disable-xctest "$@"

@@ -16,7 +16,8 @@ extension Bus {
         // The CPU starts at the entry: nothing loaded there means it would run whatever the
         // memory holds (zeros, or nothing at all).
         guard file.segments.contains(where: { file.entry &- $0.address < UInt32(clamping: $0.data.count) }) else {
-            throw BusError(description: "at byte 24: the entry point 0x\(String(file.entry, radix: 16)) is in no loaded segment (\(file.segments.map { "0x\(String($0.address, radix: 16))+0x\(String($0.data.count, radix: 16))" }.joined(separator: ", ")))")
+            let loaded = file.segments.map { "0x\(String($0.address, radix: 16))+0x\(String($0.data.count, radix: 16))" }
+            throw BusError(description: "at byte 24: the entry point 0x\(String(file.entry, radix: 16)) is in no loaded segment (" + (loaded.isEmpty ? "the file has none" : loaded.joined(separator: ", ")) + ")")
         }
     }
 
