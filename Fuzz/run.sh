@@ -2,8 +2,9 @@
 # Builds the fuzz targets (libFuzzer + AddressSanitizer) and runs each one.
 #   bash Fuzz/run.sh [SECONDS] [TARGET...]   # default: 20 s each, every target
 #   RUNS=10000000 bash Fuzz/run.sh 0 dump    # a fixed number of executions instead of a time
-# Starts from the committed seeds (Fuzz/corpus/TARGET; new inputs go to a scratch folder so
-# the committed corpus only changes on purpose). Fails on a crash, an ASan report, an input
+# Starts from the committed seeds (Fuzz/corpus/TARGET, and the project's automata, assembler
+# fixtures and firmware for the assemblers; new inputs go to a scratch folder so the committed
+# corpus only changes on purpose). Fails on a crash, an ASan report, an input
 # that runs over 10 s, or an allocation over 1 GiB; the input is kept in Fuzz/crashes/.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,7 +26,13 @@ for target in "${targets[@]}"; do
     [ "$target" = dump ] && limits+=(-max_len=65536) || limits+=(-max_len=8192)
     if [ -n "${RUNS:-}" ]; then limits+=(-runs="$RUNS"); else limits+=(-max_total_time="$seconds"); fi
     log="$scratch/$target.log"
-    if ERIC_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$binary" "${limits[@]}" "$scratch/$target" "corpus/$target" >"$log" 2>&1; then
+    # Seeds: the committed ones, and the project's own sources of that kind where they are.
+    seeds=("corpus/$target")
+    case $target in
+        mpuas) seeds+=(../automata ../Fixtures/mpuas/ok ../Fixtures/mpuas/err) ;;
+        lm32as) seeds+=(../firmware) ;;
+    esac
+    if ERIC_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$binary" "${limits[@]}" "$scratch/$target" "${seeds[@]}" >"$log" 2>&1; then
         if ! grep -qE 'INITED cov: [1-9]' "$log"; then
             echo "fuzz $target: FAILED: no coverage (the build is not instrumented)"; status=1; continue
         fi
