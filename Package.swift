@@ -17,7 +17,7 @@ let package = Package(
         .library(name: "MPUAsm", targets: ["MPUAsm"]),
         .library(name: "MPUSim", targets: ["MPUSim"]),
         // Every parser of outside input, for the fuzz targets (Fuzz/, a package of its own).
-        .library(name: "ERICParsers", targets: ["AsmKit", "MPUISA", "MPUAsm", "MPUSim", "LM32Asm", "LM32Sim", "ELF32", "Dumps",
+        .library(name: "ERICParsers", targets: ["HostMemory", "AsmKit", "MPUISA", "MPUAsm", "MPUSim", "LM32Asm", "LM32Sim", "ELF32", "Dumps",
                                                 "Correlation", "ShippedAutomata", "Capture", "AlertProtocol", "GDBRemote"]),
     ],
     dependencies: [
@@ -32,7 +32,10 @@ let package = Package(
         .target(name: "MPUAsm", dependencies: ["AsmKit", "MPUISA"]),
         // The cycle-counted MPU and the parallel page scanner. `hamm` is a popcount: use the
         // CPU's instruction (every x86-64 since 2008; Benchmarks/ builds its C baseline alike).
-        .target(name: "MPUSim", dependencies: ["MPUISA", "CPrefetch"], swiftSettings: popcountSettings),
+        .target(name: "MPUSim", dependencies: ["MPUISA", "HostMemory", "CPrefetch"], swiftSettings: popcountSettings),
+        // Host physical memory: ranges with holes, mapped files, the 2^52 address limit. Below
+        // the scanner, the dump readers and the SoC, which all see memory through it.
+        .target(name: "HostMemory"),
         // The LM32 instruction table: encoder, decoder, disassembler.
         .target(name: "LM32ISA"),
         // The LM32 core and its bus. The core's state is class properties that only its own
@@ -54,7 +57,7 @@ let package = Package(
         // Footprint correlation: follow-ups between pages, findings and candidates with evidence.
         .target(name: "Correlation", dependencies: ["MPUISA", "MPUSim"]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
-        .target(name: "Dumps", dependencies: ["MPUSim"]),
+        .target(name: "Dumps", dependencies: ["HostMemory"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
         .target(name: "ShippedAutomata"),
         // Synthetic dumps with ground truth: `eric synth`, fixtures, benchmarks.

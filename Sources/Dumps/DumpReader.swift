@@ -1,5 +1,5 @@
 import Foundation
-import MPUSim
+import HostMemory
 
 /// The memory-dump formats users bring (docs/formats.md).
 public enum DumpFormat: String, Sendable {

@@ -1,0 +1,2 @@
+// The scanner's users reach physical memory through MPUSim, as before the module split.
+@_exported import HostMemory
