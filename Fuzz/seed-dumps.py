@@ -1,15 +1,15 @@
-"""Small dumps in each format from pages of the bundled example (its IDT at 0x8000, EPT and
+"""Small dumps (at most 16 KiB, the target's input size) in each format from pages of the bundled example (its IDT at 0x8000, EPT and
 VMCS pages among others), for the dump fuzz target: raw, LiME and ELF core."""
 import struct, sys, pathlib
 src, out = pathlib.Path(sys.argv[1]).read_bytes(), pathlib.Path(sys.argv[2])
 pages = src[:0x10000]
-(out / "example-64k.raw").write_bytes(pages)
+(out / "example-16k.raw").write_bytes(pages[:0x4000])
 def lime(ranges):
     b = b""
     for start, data in ranges:
         b += struct.pack("<IIQQQ", 0x4C694D45, 1, start, start + len(data) - 1, 0) + data
     return b
-(out / "two-ranges.lime").write_bytes(lime([(0x0, pages[:0x4000]), (0x8000, pages[0x8000:0xa000])]))
+(out / "two-ranges.lime").write_bytes(lime([(0x0, pages[:0x1000]), (0x8000, pages[0x8000:0xa000])]))
 def elf(ranges):
     phoff, n = 64, len(ranges)
     offset = phoff + 56 * n
@@ -20,4 +20,4 @@ def elf(ranges):
         table += struct.pack("<IIQQQQQQ", 1, 0, offset + len(body), start, start, len(data), len(data), 0)
         body += data
     return head + table + body
-(out / "two-ranges.elf").write_bytes(elf([(0x0, pages[:0x2000]), (0x8000, pages[0x8000:0xc000])]))
+(out / "two-ranges.elf").write_bytes(elf([(0x0, pages[:0x1000]), (0x8000, pages[0x8000:0xa000])]))

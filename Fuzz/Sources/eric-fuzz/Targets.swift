@@ -88,7 +88,7 @@ func fuzzLM32Assembler(_ bytes: UnsafeBufferPointer<UInt8>) {
     guard (try? ELF32File(parsing: program.elf())) != nil else { fatalError("lm32as wrote an ELF file it cannot read") }
 }
 
-/// lm32-elf executables: parse, load into 64 KiB of RAM, run a bounded number of steps with
+/// lm32-elf executables: parse, load into 64 KiB of RAM, run 2,000 steps with
 /// gdb-simulator host calls, as `eric run prog.elf` does.
 func fuzzLM32Executable(_ bytes: UnsafeBufferPointer<UInt8>) {
     guard let file = try? ELF32File(parsing: Array(bytes)) else { return }
@@ -97,7 +97,7 @@ func fuzzLM32Executable(_ bytes: UnsafeBufferPointer<UInt8>) {
     guard (try? bus.load(file)) != nil else { return }
     let cpu = LM32CPU(bus: bus, resetVector: file.entry)
     cpu.hostCalls = true
-    _ = cpu.run(budget: 5_000)
+    _ = cpu.run(budget: 2_000)
 }
 
 /// Memory dumps (raw, LiME, ELF core): the layout, then the whole scan with the shipped
