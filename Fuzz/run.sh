@@ -28,11 +28,13 @@ for target in "${targets[@]}"; do
     if [ -n "${RUNS:-}" ]; then limits+=(-runs="$RUNS"); else limits+=(-max_total_time="$seconds"); fi
     log="$scratch/$target.log"
     # Seeds: the committed ones, and the project's own sources of that kind where they are.
-    seeds=("corpus/$target")
+    candidates=("corpus/$target")
     case $target in
-        mpuas) seeds+=(../automata ../Fixtures/mpuas/ok ../Fixtures/mpuas/err) ;;
-        lm32as) seeds+=(../firmware) ;;
+        mpuas) candidates+=(../automata ../Fixtures/mpuas/ok ../Fixtures/mpuas/err) ;;
+        lm32as) candidates+=(../firmware) ;;
     esac
+    seeds=()
+    for folder in "${candidates[@]}"; do [ -d "$folder" ] && seeds+=("$folder"); done
     if ERIC_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$binary" "${limits[@]}" "$scratch/$target" "${seeds[@]}" >"$log" 2>&1; then
         if ! grep -qE 'INITED cov: [1-9]' "$log"; then
             echo "fuzz $target: FAILED: no coverage (the build is not instrumented)"; status=1; continue
