@@ -316,10 +316,11 @@ extension RunCommand {
         if serial == "stdio" { return nil }
         if serial.hasPrefix("file:") {
             let path = String(serial.dropFirst(5))
-            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-                Console.fail("eric: error: --serial: cannot write \(path)", code: 2)
+            let file: OutputFile
+            do { file = try OutputFile(path) } catch { Console.fail("\(path): error: --serial: cannot write: \(error.reason)", code: 2) }
+            console.sink = { bytes in
+                do throws(FileFailure) { try file.write(bytes) } catch { Console.fail("\(path): error: --serial: \(error.reason)", code: 2) }
             }
-            console.sink = { handle.write(Data($0)) }
             return nil
         }
         guard serial.hasPrefix("tcp:") else { Console.fail("eric: error: --serial: expected stdio, file:PATH or tcp::PORT, found '\(serial)'", code: 2) }

@@ -213,6 +213,8 @@ import Testing
         #expect(folder.status == 2 && folder.stderr == "\(directory.path): error: cannot write: Is a directory (give a file name, not a folder)\n")
         let huge = try Run("eric", ["synth", "--size", "99999G", "-o", directory.appendingPathComponent("x").path])
         #expect(huge.status == 2 && huge.stderr.hasPrefix("Error: --size '99999G' is above 1 TiB"))
+        let serial = try Run("eric", ["run", "--serial", "file:/nonexistent-eric/c.txt", dump])
+        #expect(serial.status == 2 && serial.stderr == "/nonexistent-eric/c.txt: error: --serial: cannot write: No such file or directory (the folder '/nonexistent-eric' does not exist)\n")
         let x86 = try Run("eric", ["run", "/bin/ls"])
         #expect(x86.status == 2 && x86.stderr == "/bin/ls: error: at byte 18: an ELF file for machine 62, neither an lm32-elf executable (e_machine 138) to run on the LM32 nor a core dump (e_type 4) to check\n")
         let mpuas = try Run("mpuas", [packageRoot.appendingPathComponent("automata/idt.s").path, "-o", directory.path])
