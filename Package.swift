@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "MPUSim", targets: ["MPUSim"]),
         // Every parser of outside input, for the fuzz targets (Fuzz/, a package of its own).
         .library(name: "ERICParsers", targets: ["HostMemory", "AsmKit", "MPUISA", "MPUAsm", "MPUSim", "LM32Asm", "LM32Sim", "ELF32", "Dumps",
-                                                "Correlation", "ShippedAutomata", "Capture", "AlertProtocol", "GDBRemote"]),
+                                                "Correlation", "ShippedAutomata", "Capture", "AlertProtocol", "GDBRemote", "EricSoC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

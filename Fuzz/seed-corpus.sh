@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/release
 out=Fuzz/corpus
-rm -rf "$out"; mkdir -p "$out"/{mpuas,mpu-image,lm32as,lm32-elf,dump,pcap,alert-record,gdb-remote}
+rm -rf "$out"; mkdir -p "$out"/{mpuas,mpu-image,lm32as,lm32-elf,dump,pcap,alert-record,gdb-remote,soc}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 n=0
 # The assemblers' seeds are the project's sources themselves (run.sh adds automata/,
@@ -26,4 +26,5 @@ python3 Fuzz/seed-dumps.py Fixtures/dumps/example.raw "$out/dump"
 cp "$work/example.pcap" Fixtures/bad-inputs/*.pcap "$out/pcap/"
 python3 Fuzz/seed-frames.py "$work/example.pcap" "$out/alert-record"
 python3 Fuzz/seed-gdb.py "$out/gdb-remote"
+python3 Fuzz/seed-rom.py "$out/lm32-elf/eric-firmware.elf" "$out/soc/firmware.rom"
 find "$out" -type f | wc -l

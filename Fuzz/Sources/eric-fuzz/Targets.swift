@@ -4,6 +4,7 @@ import Capture
 import Correlation
 import Dumps
 import ELF32
+import EricSoC
 import GDBRemote
 import Glibc
 import LM32Asm
@@ -28,6 +29,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "pcap": fuzzCapture(bytes)
     case "alert-record": fuzzAlertRecord(bytes)
     case "gdb-remote": fuzzGDBRemote(bytes)
+    case "soc": fuzzSoCFirmware(bytes)
     default:
         let message = "eric-fuzz: set ERIC_FUZZ_TARGET to one of: \(targets.joined(separator: ", "))\n"
         _ = message.withCString { write(2, $0, strlen($0)) }
@@ -36,7 +38,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote"]
+let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote", "soc"]
 nonisolated(unsafe) let target = getenv("ERIC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
 
 /// MPU assembly: assemble; what assembles must disassemble and reassemble to the same image.
@@ -161,3 +163,23 @@ func fuzzGDBRemote(_ bytes: UnsafeBufferPointer<UInt8>) {
         }
     }
 }
+
+/// A firmware the SoC runs (its ROM at 0, entered at 0) over four pages of host memory with the
+/// shipped automata installed: every device register the LM32 can reach (the checker's run
+/// list, PAGE, program memory, the MAC's buffers and lengths, the UART, the timers) is fed
+/// whatever the program writes, for 20,000 steps.
+func fuzzSoCFirmware(_ bytes: UnsafeBufferPointer<UInt8>) {
+    let firmware = ELF32File(machine: 138, entry: 0, segments: [ELF32File.Segment(address: 0, data: Array(bytes), memorySize: UInt32(bytes.count), flags: 5)],
+                             symbols: [])
+    socHost.withUnsafeBytes { host in
+        let memory = BufferMemory(ranges: [MemoryRange(physicalStart: 0x8000, length: UInt64(host.count), bytes: host.baseAddress!)])
+        var configuration = SoC.Configuration()
+        configuration.engine = .interpreter
+        guard let soc = try? SoC(firmware: firmware, host: memory, configuration: configuration) else { return }
+        try? soc.installAutomata(sweepImages)
+        _ = soc.run(budget: 20_000)
+    }
+}
+
+let socHost: [UInt8] = (0..<16384).map { UInt8(truncatingIfNeeded: ($0 &* 2654435761) >> 13) }
+let sweepImages = shipped.filter { !$0.metadata.followUpOnly }.map(\.image)
