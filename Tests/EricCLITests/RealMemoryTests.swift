@@ -45,6 +45,9 @@ import TestSupport
             // Both labs, every format of the Linux guests.
             let kinds = Set((Self.lab ?? [:]).values.map { "\($0.lab)/\($0.format)" })
             #expect(kinds.isSuperset(of: ["linux/raw", "linux/lime", "linux/elf", "kvm/raw"]), "\(kinds)")
+            // The host with one VM and the host with two (scripts/lab/make.sh kvm2).
+            let hosts = Set((Self.lab ?? [:]).values.filter { $0.lab == "kvm" }.map(\.dump))
+            #expect(hosts.isSuperset(of: ["vmxdump", "vmxdump-kvm2"]), "\(hosts)")
         }
     }
 

@@ -135,7 +135,8 @@ def kvm_lab(folder, truth):
         raise SystemExit("EPT walk %s disagrees with truth.json %s" % (sorted(map(hex, levels)), list(map(hex, expected))))
     for p, level in sorted(levels.items()):
         items.append(item("ept", p, "reached from the EPTP", level=level))
-    return {raw: dict(lab="kvm", dump="vmxdump", format="raw", structures=items)}
+    name = "vmxdump" if os.path.basename(os.path.normpath(folder)) == "kvm" else "vmxdump-" + os.path.basename(os.path.normpath(folder))
+    return {raw: dict(lab="kvm", dump=name, format="raw", structures=items)}
 
 
 def main():

@@ -5,6 +5,7 @@
 #     linux  Debian 12's kernel under QEMU TCG (KASLR on): 256 MiB/2 vCPUs and 512 MiB/4 vCPUs,
 #            each as an ELF core (QEMU dump-guest-memory), raw and LiME; about 1 minute
 #     kvm    Linux + kvm_intel under Bochs (VMX and EPT) running a 2-vCPU KVM guest; raw; ~4 minutes
+#     kvm2   the same host running two VMs of 2 vCPUs each (four VMCS, two EPT hierarchies)
 # The dumps are cached under $ERIC_LAB (default ~/.cache/eric/lab), never in git; existing ones
 # are kept (FORCE=1 makes new ones: addresses change from boot to boot). Then
 # scripts/lab/expect.py writes $ERIC_LAB/expected.json: the structures each dump holds.
@@ -12,21 +13,23 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=${ERIC_LAB:-$HOME/.cache/eric/lab}
-kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(linux kvm)
+kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(linux kvm kvm2)
 folders=()
 for kind in "${kinds[@]}"; do
     case $kind in
         linux) script=make-dump.sh; ready="$LAB/linux/truth.json" ;;
-        kvm) script=make-vmxdump.sh; ready="$LAB/kvm/out/vmxdump.raw" ;;
-        *) echo "make.sh: unknown lab '$kind' (expected linux or kvm)" >&2; exit 64 ;;
+        kvm|kvm2) script=make-vmxdump.sh; ready="$LAB/$kind/out/vmxdump.raw" ;;
+        *) echo "make.sh: unknown lab '$kind' (expected linux, kvm or kvm2)" >&2; exit 64 ;;
     esac
     dir="$LAB/$kind"
+    source=$kind; [ "$kind" = kvm2 ] && source=kvm
+    export KVMGUEST_CFLAGS=""; [ "$kind" = kvm2 ] && KVMGUEST_CFLAGS="-DNVM=2"
     folders+=("$dir")
     mkdir -p "$dir"
-    cp "$HERE/$kind"/* "$dir/"
+    cp "$HERE/$source"/* "$dir/"
     chmod u+w "$dir"/*; chmod +x "$dir"/*.sh "$dir"/*.py 2>/dev/null || true
-    if [ "$kind" = kvm ] && [ -s "$ready" ] && [ -s "$dir/truth.json" ] && [ "${FORCE:-0}" != 1 ]; then
-        echo "lab kvm: $ready already made (FORCE=1 to redo)" >&2
+    if [ "$kind" != linux ] && [ -s "$ready" ] && [ -s "$dir/truth.json" ] && [ "${FORCE:-0}" != 1 ]; then
+        echo "lab $kind: $ready already made (FORCE=1 to redo)" >&2
         continue
     fi
     echo "lab $kind: making dumps in $dir" >&2
@@ -34,6 +37,6 @@ for kind in "${kinds[@]}"; do
 done
 # expected.json covers every lab folder present, not only those made now
 all=()
-for kind in linux kvm; do [ -s "$LAB/$kind/truth.json" ] && all+=("$LAB/$kind"); done
+for kind in linux kvm kvm2; do [ -s "$LAB/$kind/truth.json" ] && all+=("$LAB/$kind"); done
 python3 "$HERE/expect.py" "${all[@]}" -o "$LAB/expected.json" >&2
 echo "$LAB/expected.json"
