@@ -130,6 +130,9 @@ public struct Correlator {
         var evidence: String
         var revision: UInt64?
         var ept: (root: UInt64, hierarchy: Hierarchy)?
+        /// A known layout whose HOST_CR3 is a confirmed root but whose EPTP leads to no
+        /// complete hierarchy: what a destroyed VM leaves (below).
+        var hostRootOnly = false
     }
 
     func vmcsVerdict(_ key: RunKey, _ alert: ClaimedAlert) -> VMCSVerdict {
@@ -149,7 +152,8 @@ public struct Correlator {
             }
             let hierarchy = eptHierarchy(eptp.page)
             if let problem = hierarchy.problem {
-                return VMCSVerdict(confirmed: false, evidence: evidence + "; EPTP \(hex(eptp.pointer)): \(problem)", revision: revision)
+                return VMCSVerdict(confirmed: false, evidence: evidence + "; EPTP \(hex(eptp.pointer)): \(problem)", revision: revision,
+                                   hostRootOnly: true)
             }
             evidence += "; EPTP \(hex(eptp.pointer)) leads to \(hierarchy.tables.count) EPT tables on 4 levels"
             return VMCSVerdict(confirmed: true, evidence: evidence, revision: revision, ept: (eptp.page, hierarchy))
@@ -186,6 +190,17 @@ public struct Correlator {
                     eptLevels[table] = (level, "EPT \(Self.levelNames[level]!) reached from the VMCS at \(hex(key.page)) through its EPTP (PML4 at \(hex(root)))")
                 }
             }
+        }
+        // A destroyed VM's VMCS: KVM VMCLEARs and frees the page, its EPT is torn down, and Linux
+        // does not clear freed pages, so the page keeps its host state (seen on the lab's KVM
+        // host). Confirmed when its HOST_CR3 is a root and its revision is that of a VMCS the
+        // first pass confirmed (the same hypervisor's layout); its EPT is not followed.
+        for key in order {
+            guard var verdict = vmcs[key], !verdict.confirmed, verdict.hostRootOnly,
+                  let revision = verdict.revision, let at = confirmedRevisions[revision] else { continue }
+            verdict.confirmed = true
+            verdict.evidence += "; revision \(hex(revision)) as the confirmed VMCS at \(hex(at)): the VMCS of a VM whose EPT is gone (destroyed, or torn down)"
+            vmcs[key] = verdict
         }
         // EPT hierarchies no VMCS points at: a PML4-shaped table that no EPT table points at, and
         // whose tree is complete on four levels.

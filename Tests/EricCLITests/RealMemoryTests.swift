@@ -45,9 +45,10 @@ import TestSupport
             // Both labs, every format of the Linux guests.
             let kinds = Set((Self.lab ?? [:]).values.map { "\($0.lab)/\($0.format)" })
             #expect(kinds.isSuperset(of: ["linux/raw", "linux/lime", "linux/elf", "kvm/raw"]), "\(kinds)")
-            // The host with one VM and the host with two (scripts/lab/make.sh kvm2).
+            // The host with one VM, with two, and with one live and one destroyed (make.sh kinds
+            // kvm, kvm2, kvm-stale).
             let hosts = Set((Self.lab ?? [:]).values.filter { $0.lab == "kvm" }.map(\.dump))
-            #expect(hosts.isSuperset(of: ["vmxdump", "vmxdump-kvm2"]), "\(hosts)")
+            #expect(hosts.isSuperset(of: ["vmxdump", "vmxdump-kvm2", "vmxdump-kvm-stale"]), "\(hosts)")
         }
     }
 

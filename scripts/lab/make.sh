@@ -6,6 +6,8 @@
 #            each as an ELF core (QEMU dump-guest-memory), raw and LiME; about 1 minute
 #     kvm    Linux + kvm_intel under Bochs (VMX and EPT) running a 2-vCPU KVM guest; raw; ~4 minutes
 #     kvm2   the same host running two VMs of 2 vCPUs each (four VMCS, two EPT hierarchies)
+#     kvm-stale  the same host with one VM running and one destroyed just before the dump
+#            (two live VMCS, two stale ones); each kvm kind about 2.5 minutes
 # The dumps are cached under $ERIC_LAB (default ~/.cache/eric/lab), never in git; existing ones
 # are kept (FORCE=1 makes new ones: addresses change from boot to boot). Then
 # scripts/lab/expect.py writes $ERIC_LAB/expected.json: the structures each dump holds.
@@ -13,17 +15,19 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=${ERIC_LAB:-$HOME/.cache/eric/lab}
-kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(linux kvm kvm2)
+kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(linux kvm kvm2 kvm-stale)
 folders=()
 for kind in "${kinds[@]}"; do
     case $kind in
         linux) script=make-dump.sh; ready="$LAB/linux/truth.json" ;;
-        kvm|kvm2) script=make-vmxdump.sh; ready="$LAB/$kind/out/vmxdump.raw" ;;
-        *) echo "make.sh: unknown lab '$kind' (expected linux, kvm or kvm2)" >&2; exit 64 ;;
+        kvm|kvm2|kvm-stale) script=make-vmxdump.sh; ready="$LAB/$kind/out/vmxdump.raw" ;;
+        *) echo "make.sh: unknown lab '$kind' (expected linux, kvm, kvm2 or kvm-stale)" >&2; exit 64 ;;
     esac
     dir="$LAB/$kind"
-    source=$kind; [ "$kind" = kvm2 ] && source=kvm
-    export KVMGUEST_CFLAGS=""; [ "$kind" = kvm2 ] && KVMGUEST_CFLAGS="-DNVM=2"
+    source=$kind; [ "$kind" != linux ] && source=kvm
+    export KVMGUEST_CFLAGS=""
+    [ "$kind" = kvm2 ] && KVMGUEST_CFLAGS="-DNVM=2"
+    [ "$kind" = kvm-stale ] && KVMGUEST_CFLAGS="-DSTALE_VM"
     folders+=("$dir")
     mkdir -p "$dir"
     cp "$HERE/$source"/* "$dir/"
@@ -37,6 +41,6 @@ for kind in "${kinds[@]}"; do
 done
 # expected.json covers every lab folder present, not only those made now
 all=()
-for kind in linux kvm kvm2; do [ -s "$LAB/$kind/truth.json" ] && all+=("$LAB/$kind"); done
+for kind in linux kvm kvm2 kvm-stale; do [ -s "$LAB/$kind/truth.json" ] && all+=("$LAB/$kind"); done
 python3 "$HERE/expect.py" "${all[@]}" -o "$LAB/expected.json" >&2
 echo "$LAB/expected.json"
