@@ -80,3 +80,15 @@ public func writeFile(_ bytes: [UInt8], to path: String) throws(FileFailure) {
         throw FileFailure(path: path, reason: reason)
     }
 }
+
+/// Fails as writing `path` would (a folder, a missing folder), before any work is done that
+/// the failure would waste. "-" is standard output and always writable.
+public func checkWritable(_ path: String) throws(FileFailure) {
+    guard path != "-" else { return }
+    var info = stat()
+    if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { throw FileFailure(path: path, reason: explain(EISDIR, path: path)) }
+    let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+    if stat(folder.isEmpty ? "/" : folder, &info) != 0 || info.st_mode & S_IFMT != S_IFDIR {
+        throw FileFailure(path: path, reason: explain(ENOENT, path: path))
+    }
+}

@@ -45,6 +45,14 @@ struct SynthCommand: ParsableCommand {
         let format = SynthDump.Format(rawValue: format)!
         let truthPath = truth ?? (output == "-" ? nil : output + ".truth.json")
         guard let truthPath else { Console.fail("eric: error: with -o - (standard output), give --truth FILE for the ground truth", code: 2) }
+        // Both destinations are checked first: a truth that cannot be written must not cost the
+        // dump's writing (nor leave a dump without its truth).
+        do {
+            try checkWritable(output)
+            try checkWritable(truthPath)
+        } catch {
+            Console.fail("\(error.path): error: cannot write: \(error.reason)", code: 2)
+        }
         // Check the room before writing: a dump that cannot fit would fill the disk and fail late.
         if output != "-" {
             let folder = output.contains("/") ? String(output[..<output.lastIndex(of: "/")!]) : "."

@@ -211,6 +211,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let folder = try Run("eric", ["synth", "--size", "1M", "-o", directory.path])
         #expect(folder.status == 2 && folder.stderr == "\(directory.path): error: cannot write: Is a directory (give a file name, not a folder)\n")
+        // A truth that cannot be written is found before the dump is written.
+        let dumpPath = directory.appendingPathComponent("early.raw").path
+        let truthFolder = try Run("eric", ["synth", "--size", "1M", "-o", dumpPath, "--truth", directory.path])
+        #expect(truthFolder.status == 2 && truthFolder.stderr == "\(directory.path): error: cannot write: Is a directory (give a file name, not a folder)\n")
+        #expect(!FileManager.default.fileExists(atPath: dumpPath))
         let huge = try Run("eric", ["synth", "--size", "99999G", "-o", directory.appendingPathComponent("x").path])
         #expect(huge.status == 2 && huge.stderr.hasPrefix("Error: --size '99999G' is above 1 TiB"))
         let serial = try Run("eric", ["run", "--serial", "file:/nonexistent-eric/c.txt", dump])
