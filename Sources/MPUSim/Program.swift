@@ -162,7 +162,9 @@ public struct Automaton: Sendable {
         }
         self.prologueLength = length
         // Run it once with the interpreter itself: the prologue followed by the end sentinel.
-        var prologue = Array(ops[entry..<(entry + length)])
+        // (An entry past the code, which the checker's registers allow, has no prologue: the
+        // run faults at once, "pc outside the program".)
+        var prologue = length == 0 ? [] : Array(ops[entry..<(entry + length)])
         prologue.append(MicroOp(handler: .end))
         let storage = ProgramStorage(ops)
         storage.entry = entry

@@ -283,6 +283,17 @@ struct Harness {
         #expect(fellOff.fault == Fault(kind: .pcOutsideProgram, pc: 8, cycle: 1, detail: nil))
     }
 
+    /// An entry past the code, as the checker's ENTRY register allows (found by the soc fuzz
+    /// target: building the automaton cut its prologue out of range): the run faults at once.
+    @Test func entryPastTheCode() throws {
+        let image = MPUImage(entry: 0x100, code: [0xe2, 0x10, 0, 0, 0, 0, 0, 1, 0xc3, 0, 0, 0, 0, 0, 0, 0])   // loadw r1, $1 ; intq r0
+        let automaton = Automaton(image: image, name: "far")
+        var alerts: [Alert] = []
+        let page = [UInt8](repeating: 0, count: 4096)
+        let result = page.withUnsafeBytes { MPU().run(automaton, page: $0.baseAddress!, pageAddress: 0, alerts: &alerts) }
+        #expect(result.fault?.kind == .pcOutsideProgram && result.instructions == 0)
+    }
+
     @Test func undefinedInstruction() throws {
         // An image whose second word has opcode 0x7, built directly (mpuas would refuse it).
         let image = MPUImage(code: [0xe2, 0x10, 0, 0, 0, 0, 0, 1, 0x70, 0, 0, 0, 0, 0, 0, 0x2a])
