@@ -30,8 +30,8 @@ for target in "${targets[@]}"; do
     # Seeds: the committed ones, and the project's own sources of that kind where they are.
     candidates=("corpus/$target")
     case $target in
-        mpuas) candidates+=(../automata ../Fixtures/mpuas/ok ../Fixtures/mpuas/err) ;;
-        lm32as) candidates+=(../firmware) ;;
+        mpuas) candidates+=(../automata ../Fixtures/mpuas/ok ../Fixtures/mpuas/err ../Fixtures/bad-inputs) ;;
+        lm32as) candidates+=(../firmware ../Fixtures/bad-inputs) ;;
     esac
     seeds=()
     for folder in "${candidates[@]}"; do [ -d "$folder" ] && seeds+=("$folder"); done

@@ -9,13 +9,11 @@ out=Fuzz/corpus
 rm -rf "$out"; mkdir -p "$out"/{mpuas,mpu-image,lm32as,lm32-elf,dump,pcap,alert-record,gdb-remote,soc}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 n=0
-# The assemblers' seeds are the project's sources themselves (run.sh adds automata/,
-# Fixtures/mpuas/ and firmware/); the reproducers are copied.
-cp Fixtures/bad-inputs/*.s "$out/mpuas/"
+# The assemblers' seeds are the project's sources and reproducers themselves (run.sh adds
+# automata/, Fixtures/mpuas/, firmware/ and Fixtures/bad-inputs/).
 for f in automata/*.s Fixtures/mpuas/ok/*.s; do
     "$bin/mpuas" "$f" -o "$out/mpu-image/$(basename "${f%.s}").mpu" 2>/dev/null || true
 done
-cp Fixtures/bad-inputs/*.S "$out/lm32as/"
 cp Fixtures/bad-inputs/*.elf "$out/lm32-elf/" 2>/dev/null || true
 rm -f "$out/lm32-elf/elf-"*.elf "$out/lm32-elf/firmware-"*.elf
 cp Fixtures/bad-inputs/firmware-*.elf "$out/lm32-elf/"

@@ -383,14 +383,20 @@ public final class LM32CPU {
     @inline(__always)
     func load(_ address: UInt32, size: Int) -> (UInt32, Int)? {
         if address >= data.base, UInt64(address) &+ UInt64(size) <= data.end, address % UInt32(size) == 0 {
-            let p = UnsafeRawPointer(data.storage + Int(address &- data.base))
-            switch size {
-            case 4: return (UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)), data.wait)
-            case 2: return (UInt32(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))), data.wait)
-            default: return (UInt32(p.load(as: UInt8.self)), data.wait)
-            }
+            return loadViewed(address, size: size)
         }
         return slowLoad(address, size: size)
+    }
+
+    /// A load from the data view, whose bounds and alignment the caller has checked.
+    @inline(__always)
+    func loadViewed(_ address: UInt32, size: Int) -> (UInt32, Int) {
+        let p = UnsafeRawPointer(data.storage + Int(address &- data.base))
+        switch size {
+        case 4: return (UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)), data.wait)
+        case 2: return (UInt32(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))), data.wait)
+        default: return (UInt32(p.load(as: UInt8.self)), data.wait)
+        }
     }
 
     /// Points the data view at the memory holding `address`, if it is one.
@@ -431,12 +437,7 @@ public final class LM32CPU {
         }
         // A device register leaves the data view on the memory the program was using.
         if viewData(at: address), UInt64(address) + UInt64(size) <= data.end {
-            let p = UnsafeRawPointer(data.storage + Int(address &- data.base))
-            switch size {
-            case 4: return (UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)), data.wait)
-            case 2: return (UInt32(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))), data.wait)
-            default: return (UInt32(p.load(as: UInt8.self)), data.wait)
-            }
+            return loadViewed(address, size: size)
         }
         guard let (value, wait) = bus.read(address, size: size) else { return nil }
         return (value, wait)
@@ -446,16 +447,22 @@ public final class LM32CPU {
     @inline(__always)
     func store(_ address: UInt32, size: Int, value: UInt32) -> Int? {
         if data.writable, address >= data.base, UInt64(address) &+ UInt64(size) <= data.end, address % UInt32(size) == 0 {
-            let p = UnsafeMutableRawPointer(data.storage + Int(address &- data.base))
-            switch size {
-            case 4: p.storeBytes(of: value.bigEndian, as: UInt32.self)
-            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, as: UInt16.self)
-            default: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            }
-            if data.holdsCode, address &- code.base < code.limit { code.valid[Int((address &- code.base) >> 2)] = false }
-            return data.wait
+            return storeViewed(address, size: size, value: value)
         }
         return slowStore(address, size: size, value: value)
+    }
+
+    /// A store into the data view, whose bounds and alignment the caller has checked.
+    @inline(__always)
+    func storeViewed(_ address: UInt32, size: Int, value: UInt32) -> Int {
+        let p = UnsafeMutableRawPointer(data.storage + Int(address &- data.base))
+        switch size {
+        case 4: p.storeBytes(of: value.bigEndian, as: UInt32.self)
+        case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, as: UInt16.self)
+        default: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+        }
+        if data.holdsCode, address &- code.base < code.limit { code.valid[Int((address &- code.base) >> 2)] = false }
+        return data.wait
     }
 
     @inline(never)
@@ -468,14 +475,7 @@ public final class LM32CPU {
         }
         if let (memory, _, end) = bus.memory(at: address), memory.writable, UInt64(address) + UInt64(size) <= end {
             viewData(at: address)
-            let p = UnsafeMutableRawPointer(data.storage + Int(address &- data.base))
-            switch size {
-            case 4: p.storeBytes(of: value.bigEndian, as: UInt32.self)
-            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, as: UInt16.self)
-            default: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            }
-            if data.holdsCode, address &- code.base < code.limit { code.valid[Int((address &- code.base) >> 2)] = false }
-            return data.wait
+            return storeViewed(address, size: size, value: value)
         }
         // ROM refuses the CPU's writes (a bus error); a device may write memory (DMA):
         // decoded code must not go stale.

@@ -74,10 +74,8 @@ struct LM32As: ParsableCommand {
             let destination = output ?? defaultOutputName()
             do {
                 try Console.write(format == .elf ? program.elf() : program.flatImage().bytes, to: destination)
-            } catch let failure as FileFailure {
-                Console.fail("\(destination): error: cannot write file: \(failure.reason)", code: 1)
             } catch {
-                Console.fail("\(destination): error: \(error)", code: 1)
+                Console.fail("\(destination): error: cannot write file: \(error.reason)", code: 1)
             }
         }
     }
