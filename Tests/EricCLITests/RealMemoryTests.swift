@@ -45,10 +45,13 @@ import TestSupport
             // Both labs, every format of the Linux guests.
             let kinds = Set((Self.lab ?? [:]).values.map { "\($0.lab)/\($0.format)" })
             #expect(kinds.isSuperset(of: ["linux/raw", "linux/lime", "linux/elf", "kvm/raw"]), "\(kinds)")
-            // The host with one VM, with two, and with one live and one destroyed (make.sh kinds
-            // kvm, kvm2, kvm-stale).
+            // The host with one VM, with two, with one live and one destroyed, and with guest RAM
+            // in 2 MiB pages (make.sh kinds kvm, kvm2, kvm-stale, kvm-huge).
             let hosts = Set((Self.lab ?? [:]).values.filter { $0.lab == "kvm" }.map(\.dump))
-            #expect(hosts.isSuperset(of: ["vmxdump", "vmxdump-kvm2", "vmxdump-kvm-stale"]), "\(hosts)")
+            #expect(hosts.isSuperset(of: ["vmxdump", "vmxdump-kvm2", "vmxdump-kvm-stale", "vmxdump-kvm-huge"]), "\(hosts)")
+            // Idle guests, and a busy one with page-table isolation (make-dump.sh's busy config).
+            let guests = Set((Self.lab ?? [:]).values.filter { $0.lab == "linux" }.map(\.dump))
+            #expect(guests.isSuperset(of: ["guest-256M-2cpu", "guest-512M-4cpu", "guest-256M-2cpu-busy"]), "\(guests)")
         }
     }
 

@@ -12,7 +12,8 @@ names, as the CPU would.
   pml4   every vCPU's CR3 (KVM host: HOST_CR3), and every other page whose kernel half (entries
          256-511) is the same as a known root's: Linux copies the kernel half into every
          process's root at fork and keeps it in sync, so those pages are the other processes'
-         roots (live, or freed but not yet reused)
+         roots (live, or freed but not yet reused); with page-table isolation (pti=on), each
+         such kernel root's user root 4 KiB above it too
   vmcs   the VMCS of every vCPU (Bochs's current VMCS and the revision-id scan of analyze.py,
          decoded with Bochs's layout; launch state 1)
   vmxon  Bochs's VMXON pointer
@@ -98,8 +99,22 @@ def linux_lab(folder, truth):
         cr3s = sorted({int(v["pml4_phys"], 16) for v in dump["vcpus"]})
         for p in cr3s:
             items.append(item("pml4", p, "CR3 of a vCPU (QEMU registers)", required=True))
-        for p in sorted(shared_kernel_half(mem, cr3s) - set(cr3s)):
-            items.append(item("pml4", p, "kernel half identical to a vCPU's CR3 root", required=False))
+        # With page-table isolation every process has two roots in one 8 KiB-aligned pair: the
+        # kernel's, then the user's (kernel half empty but for the entry trampolines), which CR3
+        # holds while the process runs in user mode. The kernel halves compare on the kernel roots.
+        pti = "pti=on" in (dump["kernel"].get("cmdline") or "")
+        kernel_roots = sorted({p & ~0x1000 for p in cr3s}) if pti else cr3s
+        others = shared_kernel_half(mem, kernel_roots) | set(kernel_roots)
+        if pti:
+            others |= {p | 0x1000 for p in others}
+        for p in sorted(others - set(cr3s)):
+            if pti and p & 0x1000:
+                why = "the user root paired with a kernel root (page-table isolation)"
+            elif p in kernel_roots:
+                why = "the kernel root paired with a vCPU's user root (page-table isolation)"
+            else:
+                why = "kernel half identical to a vCPU's CR3 root"
+            items.append(item("pml4", p, why, required=False))
         for fmt, f in dump["files"].items():
             out[os.path.join(folder, f["path"])] = dict(lab="linux", dump=name, format=fmt, structures=items)
     return out

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The real-memory lab: boots real kernels in emulators, dumps their physical memory and writes
 # what the CPU said was there, for testing automata against memory no generator wrote.
-#   scripts/lab/make.sh [linux] [kvm]   (default: both)
+#   scripts/lab/make.sh [KIND...]   (default: every kind below)
 #     linux  Debian 12's kernel under QEMU TCG (KASLR on): 256 MiB/2 vCPUs and 512 MiB/4 vCPUs,
 #            each as an ELF core (QEMU dump-guest-memory), raw and LiME; about 1 minute
 #     kvm    Linux + kvm_intel under Bochs (VMX and EPT) running a 2-vCPU KVM guest; raw; ~4 minutes
 #     kvm2   the same host running two VMs of 2 vCPUs each (four VMCS, two EPT hierarchies)
 #     kvm-stale  the same host with one VM running and one destroyed just before the dump
-#            (two live VMCS, two stale ones); each kvm kind about 2.5 minutes
+#            (two live VMCS, two stale ones)
+#     kvm-huge   the same host with guest RAM in 2 MiB huge pages (hugetlbfs): an EPT with
+#            2 MiB leaves next to 4 KiB ones; each kvm kind about 2.5 minutes
 # The dumps are cached under $ERIC_LAB (default ~/.cache/eric/lab), never in git; existing ones
 # are kept (FORCE=1 makes new ones: addresses change from boot to boot). Then
 # scripts/lab/expect.py writes $ERIC_LAB/expected.json: the structures each dump holds.
@@ -15,19 +17,20 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=${ERIC_LAB:-$HOME/.cache/eric/lab}
-kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(linux kvm kvm2 kvm-stale)
+kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(linux kvm kvm2 kvm-stale kvm-huge)
 folders=()
 for kind in "${kinds[@]}"; do
     case $kind in
         linux) script=make-dump.sh; ready="$LAB/linux/truth.json" ;;
-        kvm|kvm2|kvm-stale) script=make-vmxdump.sh; ready="$LAB/$kind/out/vmxdump.raw" ;;
-        *) echo "make.sh: unknown lab '$kind' (expected linux, kvm, kvm2 or kvm-stale)" >&2; exit 64 ;;
+        kvm|kvm2|kvm-stale|kvm-huge) script=make-vmxdump.sh; ready="$LAB/$kind/out/vmxdump.raw" ;;
+        *) echo "make.sh: unknown lab '$kind' (expected linux, kvm, kvm2, kvm-stale or kvm-huge)" >&2; exit 64 ;;
     esac
     dir="$LAB/$kind"
     source=$kind; [ "$kind" != linux ] && source=kvm
     export KVMGUEST_CFLAGS=""
     [ "$kind" = kvm2 ] && KVMGUEST_CFLAGS="-DNVM=2"
     [ "$kind" = kvm-stale ] && KVMGUEST_CFLAGS="-DSTALE_VM"
+    [ "$kind" = kvm-huge ] && KVMGUEST_CFLAGS="-DHUGE_PAGES"
     folders+=("$dir")
     mkdir -p "$dir"
     cp "$HERE/$source"/* "$dir/"
@@ -41,6 +44,6 @@ for kind in "${kinds[@]}"; do
 done
 # expected.json covers every lab folder present, not only those made now
 all=()
-for kind in linux kvm kvm2 kvm-stale; do [ -s "$LAB/$kind/truth.json" ] && all+=("$LAB/$kind"); done
+for kind in linux kvm kvm2 kvm-stale kvm-huge; do [ -s "$LAB/$kind/truth.json" ] && all+=("$LAB/$kind"); done
 python3 "$HERE/expect.py" "${all[@]}" -o "$LAB/expected.json" >&2
 echo "$LAB/expected.json"
