@@ -2,6 +2,7 @@
 # Builds the fuzz targets (libFuzzer + AddressSanitizer) and runs each one.
 #   bash Fuzz/run.sh [SECONDS] [TARGET...]   # default: 20 s each, every target
 #   RUNS=10000000 bash Fuzz/run.sh 0 dump    # a fixed number of executions instead of a time
+#   FUZZ_SCRATCH=DIR keeps the corpus a campaign grows; FUZZ_BUILD=DIR builds elsewhere
 # Starts from the committed seeds (Fuzz/corpus/TARGET, and the project's automata, assembler
 # fixtures and firmware for the assemblers; new inputs go to a scratch folder so the committed
 # corpus only changes on purpose). Fails on a crash, an ASan report, an input
@@ -13,7 +14,10 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(mpuas mpu-image lm32as lm32-elf dump pcap alert-record gdb-remote soc)
 # The coverage flags explicitly: SwiftPM hands -sanitize=fuzzer to the frontend, which then
 # instruments nothing for coverage (seen with Swift 6.3.1), and libFuzzer would fuzz blind.
-flags=(-c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp)
+# FUZZ_BUILD: another build folder, so that a second campaign never rebuilds the binary a
+# running one uses.
+flags=(-c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp
+       --scratch-path "${FUZZ_BUILD:-.build}")
 swift build "${flags[@]}" >&2
 binary=$(swift build "${flags[@]}" --show-bin-path)/eric-fuzz
 scratch=${FUZZ_SCRATCH:-$(mktemp -d)}
