@@ -48,7 +48,7 @@ let package = Package(
         // The alert records and the UDP frames that carry them (docs/protocol.md).
         .target(name: "AlertProtocol"),
         // The ERIC system-on-chip: devices on the LM32's bus (docs/soc.md).
-        .target(name: "EricSoC", dependencies: ["LM32Sim", "MPUISA", "MPUSim", "ELF32", "CPrefetch"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "EricSoC", dependencies: ["LM32Sim", "MPUISA", "MPUSim", "Correlation", "ELF32", "CPrefetch"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "LM32Asm", dependencies: ["AsmKit", "LM32ISA", "ELF32"]),
         // The GDB remote serial protocol: packets, commands, TCP; and the LM32 as its target.
         .target(name: "GDBRemote", dependencies: ["LM32Sim", "Sockets"]),

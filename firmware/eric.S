@@ -55,7 +55,14 @@
     .equ LIST_LENGTH, 0x88
     .equ ALERT_SOURCE, 0x8c
     .equ FAULTED_RUNS, 0x90
+    .equ FOLLOW_RULE, 0x94                # the follow-up unit (docs/soc.md, "Follow-ups")
+    .equ CATALOG_COUNT, 0x98
+    .equ ALERT_ORIGIN, 0x9c               # 0 sweep, 1 follow-up alert, 2 follow-up run without one
+    .equ ALERT_PAGE_LO, 0xa0
+    .equ ALERT_PAGE_HI, 0xa4
+    .equ LAST_RUNS, 0xa8
     .equ START_LIST, 2
+    .equ START_FOLLOWUPS, 4
 
     # Ethernet (docs/soc.md) and the alert protocol (docs/protocol.md)
     .equ ETHERNET, 0xe0008000
@@ -85,6 +92,7 @@
     .equ SEQUENCE, 32                     # of the next record sent
     .equ RUNS, 36
     .equ TX_WAITS, 40                     # times a record waited for the previous frame to leave
+    .equ CURRENT_ORIGIN, 44               # of the alert being reported (ALERT_ORIGIN)
     # The record being sent (filled by the caller of send_record).
     .equ REC_AUTOMATON, 0x40
     .equ REC_NAME, 0x44
@@ -94,7 +102,7 @@
     .equ REC_PAGE_LO, 0x54
     .equ REC_CYCLES_HI, 0x58
     .equ REC_CYCLES_LO, 0x5c
-    .equ REC_RUNS, 0x60
+    .equ REC_RUNS, 0x60                   # an alert record's origin, a summary's runs
     .equ REC_FAULTS, 0x64
     .equ REC_CYCLE_LO_SAVED, 0x68         # the alert's cycle, read before it leaves the FIFO
     .equ REC_CYCLE_HI_SAVED, 0x6c
@@ -246,7 +254,25 @@ start_failed:
     calli puts
     bi shutdown
 
+# 6. The follow-ups: the pages the sweep's alerts point at, checked by the automata they name
+#    (the checker walks them; its alerts come in as the sweep's do, with their own page).
 finished:
+    sw (r23+RUN_DONE), r0
+    mvi r2, START_FOLLOWUPS
+    sw (r11+CONTROL), r2
+    lw r2, (r11+STATUS)
+    andi r2, r2, ERROR
+    bne r2, r0, start_failed
+1:  lw r2, (r23+RUN_DONE)
+    bne r2, r0, 2f
+    sw (r24+IDLE), r0
+    wcsr IE, r25
+    wcsr IE, r0
+    bi 1b
+2:  lw r2, (r11+LAST_RUNS)
+    add r22, r22, r2
+
+# 7. The summary.
     wcsr IE, r0
     mvu r2, 0xffff                        # the summary record: no automaton, no name
     sw (r23+REC_AUTOMATON), r2
@@ -301,8 +327,9 @@ halt:
     bi halt
 
 # Copies each automaton's code from the ROM table into program memory, one after the other,
-# lists it in the checker (base, entry, length) and keeps its alert values. Returns the count
-# in r19.
+# lists it in the checker (base, entry, length), gives the checker its follow rules and keeps
+# its alert values. The sweep's automata come first: LIST_COUNT is theirs, CATALOG_COUNT all.
+# Returns the sweep's count in r19.
 load_automata:
     mvhi r1, hi(AUTOMATA_TABLE)
     ori r1, r1, lo(AUTOMATA_TABLE)
@@ -310,12 +337,18 @@ load_automata:
     mvhi r3, hi(TABLE_MAGIC)
     ori r3, r3, lo(TABLE_MAGIC)
     mvi r19, 0
+    mvi r10, 0                            # r10: how many the sweep runs
+    sw (r11+FOLLOW_RULE), r0              # no rules yet
     bne r2, r3, 3f                        # no table: nothing to run
     lw r19, (r1+4)
+    lw r10, (r1+8)
     cmpgui r2, r19, MAX_AUTOMATA
     be r2, r0, 4f
     mvi r19, MAX_AUTOMATA
-4:  addi r1, r1, 8                        # r1: the next entry of the table
+4:  cmpgu r2, r10, r19
+    be r2, r0, 4f
+    mv r10, r19
+4:  addi r1, r1, 12                       # r1: the next entry of the table
     mvi r4, 0                             # r4: where the next code goes in program memory
     addi r5, r23, AUTOMATA
     mvi r6, 0
@@ -334,7 +367,15 @@ load_automata:
     sw (r5+8), r1
     sli r8, r8, 2
     add r1, r1, r8
-    sw (r11+PROGRAM_ADDRESS), r4
+    lw r9, (r1+0)                         # follow rules: count, then FOLLOW_RULE words
+    addi r1, r1, 4
+6:  be r9, r0, 7f
+    lw r8, (r1+0)
+    sw (r11+FOLLOW_RULE), r8
+    addi r1, r1, 4
+    addi r9, r9, -1
+    bi 6b
+7:  sw (r11+PROGRAM_ADDRESS), r4
     add r4, r4, r7
     srui r7, r7, 2
 2:  be r7, r0, 5f
@@ -346,7 +387,9 @@ load_automata:
 5:  addi r5, r5, 16
     addi r6, r6, 1
     bi 1b
-3:  sw (r11+LIST_COUNT), r19
+3:  sw (r11+CATALOG_COUNT), r19
+    mv r19, r10
+    sw (r11+LIST_COUNT), r19
     ret
 
 # The interrupt handler: report every alert waiting, then note the end of the page's runs.
@@ -395,10 +438,6 @@ take_alerts:
     sw (sp+36), r9
     sw (sp+40), r10
     sw (sp+44), ra
-    lw r2, (r11+PAGE_LO)                  # the page the alerts are about
-    sw (r23+CURRENT_PAGE_LO), r2
-    lw r2, (r11+PAGE_HI)
-    sw (r23+CURRENT_PAGE_HI), r2
 1:  mvhi r8, hi(CHECKER)                  # (again each time: report uses r1-r8)
     ori r8, r8, lo(CHECKER)
     mvhi r9, hi(VARS)
@@ -414,6 +453,12 @@ take_alerts:
     sw (r9+REC_CYCLE_LO_SAVED), r4
     lw r4, (r8+ALERT_CYCLE_HI)
     sw (r9+REC_CYCLE_HI_SAVED), r4
+    lw r4, (r8+ALERT_PAGE_LO)             # the page its run checked
+    sw (r9+CURRENT_PAGE_LO), r4
+    lw r4, (r8+ALERT_PAGE_HI)
+    sw (r9+CURRENT_PAGE_HI), r4
+    lw r4, (r8+ALERT_ORIGIN)
+    sw (r9+CURRENT_ORIGIN), r4
     sw (r8+ALERT_POP), r0
     calli report
     bi 1b
@@ -431,13 +476,19 @@ take_alerts:
     addi sp, sp, 44
     bi check_done
 
-# "ALERT page 0x<page> automaton 0x<index> value 0x<value>" for the value in r10; r9: VARS.
+# "ALERT page 0x<page> automaton 0x<index> value 0x<value>" for the value in r10, then
+# " origin 0x<origin>" for a follow-up's; r9: VARS. A follow-up run that raised nothing (origin
+# 2) is recorded, not counted as an alert.
 report:
     addi sp, sp, -4
     sw (sp+4), ra
+    lw r4, (r9+CURRENT_ORIGIN)
+    cmpei r4, r4, 2
+    bne r4, r0, 1f
     lw r4, (r9+ALERTS)
     addi r4, r4, 1
     sw (r9+ALERTS), r4
+1:
     mvhi r1, hi(alert_page)
     ori r1, r1, lo(alert_page)
     lw r6, (r9+CURRENT_PAGE_HI)
@@ -454,7 +505,12 @@ report:
     calli field
     mv r1, r10
     calli puthex
-    # The alert record: the value's name id from the automaton's alert values.
+    lw r6, (r9+CURRENT_ORIGIN)
+    be r6, r0, 1f
+    mvhi r1, hi(alert_origin)
+    ori r1, r1, lo(alert_origin)
+    calli field
+1:  # The alert record: the value's name id from the automaton's alert values.
     lw r2, (r9+CURRENT_AUTOMATON)
     sw (r9+REC_AUTOMATON), r2
     sli r2, r2, 4
@@ -484,7 +540,8 @@ report:
     sw (r9+REC_CYCLES_HI), r2
     lw r2, (r9+REC_CYCLE_LO_SAVED)
     sw (r9+REC_CYCLES_LO), r2
-    sw (r9+REC_RUNS), r0
+    lw r2, (r9+CURRENT_ORIGIN)
+    sw (r9+REC_RUNS), r2
     sw (r9+REC_FAULTS), r0
     mvi r1, 1
     calli send_record
@@ -751,6 +808,7 @@ refused:         .asciz "checker refused to start\r\n"
 alert_page:      .asciz "ALERT page 0x"
 alert_automaton: .asciz " automaton 0x"
 alert_value:     .asciz " value 0x"
+alert_origin:    .asciz " origin 0x"
 summary_pages:   .asciz "done: pages 0x"
 summary_runs:    .asciz " runs 0x"
 summary_alerts:  .asciz " alerts 0x"

@@ -15,8 +15,19 @@ public struct AlertRecord: Equatable, Sendable {
     public var page: UInt64
     public var mpuCycles: UInt64
     public var time: UInt64
+    /// A summary's runs; an alert's origin (`origin`).
     public var runs: UInt32 = 0
     public var faults: UInt32 = 0
+
+    /// What made an alert record (its bytes 48-51; docs/protocol.md): an alert of the sweep, an
+    /// alert of a follow-up run, or a follow-up run that raised none (value 0), sent so that the
+    /// listener knows the page was checked.
+    public enum Origin: UInt32, Sendable {
+        case sweep = 0, followUp = 1, followUpRun = 2
+    }
+
+    /// nil for a summary, or an origin this version does not know.
+    public var origin: Origin? { kind == .alert ? Origin(rawValue: runs) : nil }
 
     public init(kind: Kind, deviceID: UInt16 = 0, sequence: UInt32, automaton: UInt16, nameID: UInt16, value: UInt64, page: UInt64,
                 mpuCycles: UInt64, time: UInt64, runs: UInt32 = 0, faults: UInt32 = 0) {

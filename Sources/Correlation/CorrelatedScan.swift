@@ -61,10 +61,17 @@ public struct CorrelatedScan {
 
     /// The follow-ups and the correlation of a sweep made elsewhere (the SoC's alert records):
     /// `runs` in page order, each run's alert values in the order they were raised.
+    /// `performed`: the follow-up runs made elsewhere too (the SoC's checker makes them, and its
+    /// records report them); nil: made here, on `memory`.
     public func correlate(runs: [(RunKey, [UInt64])], runFindings: [RunKey: [Finding]], faults: [FaultReport],
-                          statistics: inout ScanStatistics, memory: any PhysicalMemory) -> ScanOutcome {
-        let followUps = FollowUps(automata: automata, swept: Set(sweepAutomata.map(\.name)), timing: options.timing, engine: options.engine)
-            .run(sweep: runs, memory: memory, pageWasSwept: { sweeps($0, in: memory) })
+                          statistics: inout ScanStatistics, memory: any PhysicalMemory,
+                          performed: [RunKey: [UInt64]]? = nil) -> ScanOutcome {
+        let walk = FollowUps(automata: automata, swept: Set(sweepAutomata.map(\.name)), timing: options.timing, engine: options.engine)
+        let followUps = performed.map { made in
+            walk.run(sweep: runs, pageWasSwept: { sweeps($0, in: memory) }) { key, _ in
+                made[key].map { PerformedRun(values: $0, result: RunResult()) }
+            }
+        } ?? walk.run(sweep: runs, memory: memory, pageWasSwept: { sweeps($0, in: memory) })
         statistics.followUpRuns = followUps.statistics.runs
         statistics.followUpFetchCycles = followUps.fetchCycles
         statistics.followUpCycles = followUps.statistics.cycles

@@ -22,6 +22,18 @@ public struct FollowUpResult: Sendable {
     public var statistics = AutomatonStatistics()
     /// Page fetches of the follow-up runs (one per run, at the timing's page-fetch cost).
     public var fetchCycles: UInt64 = 0
+    /// Each run's own MPU cycles (its page fetch not included).
+    public var cycles: [RunKey: UInt64] = [:]
+}
+
+/// A follow-up run as whoever made it reports it: its alert values and what it cost.
+public struct PerformedRun: Sendable {
+    public var values: [UInt64]
+    public var result: RunResult
+    public init(values: [UInt64], result: RunResult) {
+        self.values = values
+        self.result = result
+    }
 }
 
 /// Runs the follow-ups that automata ask for (`.follow`), breadth first from the sweep's runs:
@@ -49,9 +61,29 @@ public struct FollowUps {
     /// `sweep`: the alert values of every sweep run that raised any, in page order.
     /// `pageWasSwept`: whether the sweep checked a page (inside the window, a whole readable page).
     public func run(sweep: [(RunKey, [UInt64])], memory: any PhysicalMemory, pageWasSwept: (UInt64) -> Bool) -> FollowUpResult {
+        var runners: [String: PageRunner] = [:]
+        var alerts: [Alert] = []
+        return run(sweep: sweep, pageWasSwept: pageWasSwept) { key, automaton in
+            guard let page = pageBytes(key.page, in: memory) else { return nil }
+            let runner = runners[automaton.name] ?? {
+                let made = (try? PageRunner(automaton, timing: timing, engine: engine, reuseZeroPageRuns: false))
+                    ?? PageRunner(interpreting: automaton, timing: timing, reuseZeroPageRuns: false)
+                runners[automaton.name] = made
+                return made
+            }()
+            alerts.removeAll(keepingCapacity: true)
+            let run = runner.run(page: page, pageAddress: key.page, pageIsZero: false, alerts: &alerts)
+            return PerformedRun(values: alerts.map(\.value), result: run)
+        }
+    }
+
+    /// The same walk with the runs made by `perform` (nil: no whole page there to check). The
+    /// SoC's checker makes them on the device; a scan through the SoC then reads them back from
+    /// the device's records, so that both sides walk the same requests to the same result.
+    public func run(sweep: [(RunKey, [UInt64])], pageWasSwept: (UInt64) -> Bool,
+                    perform: (RunKey, Automaton) -> PerformedRun?) -> FollowUpResult {
         var result = FollowUpResult()
         let byName = Dictionary(automata.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        var runners: [String: PageRunner] = [:]
         var queue: [(from: RunKey, request: FollowRequest, remaining: Int)] = []
         for (key, values) in sweep {
             guard let automaton = byName[key.automaton] else { continue }
@@ -60,7 +92,6 @@ public struct FollowUps {
             }
         }
         var head = 0
-        var alerts: [Alert] = []
         while head < queue.count {
             let (from, request, remaining) = queue[head]
             head += 1
@@ -74,21 +105,14 @@ public struct FollowUps {
                 result.dropped += 1
                 continue
             }
-            guard let page = pageBytes(to.page, in: memory) else {
+            guard let performed = perform(to, automaton) else {
                 result.unreadable.append(edge)
                 continue
             }
-            let runner = runners[automaton.name] ?? {
-                let made = (try? PageRunner(automaton, timing: timing, engine: engine, reuseZeroPageRuns: false))
-                    ?? PageRunner(interpreting: automaton, timing: timing, reuseZeroPageRuns: false)
-                runners[automaton.name] = made
-                return made
-            }()
-            alerts.removeAll(keepingCapacity: true)
-            let run = runner.run(page: page, pageAddress: to.page, pageIsZero: false, alerts: &alerts)
-            let values = alerts.map(\.value)
+            let run = performed.result, values = performed.values
             result.runs[to] = values
             result.order.append(to)
+            result.cycles[to] = run.cycles
             result.statistics.runs += 1
             result.statistics.instructions += run.instructions
             result.statistics.cycles += run.cycles

@@ -1,3 +1,4 @@
+import Correlation
 import LM32Sim
 import MPUISA
 import MPUSim
@@ -51,7 +52,7 @@ public final class Checker: BusDevice {
     /// index, then the single START's; nil where a write may have changed them.
     var cachedRunners = [PageRunner?](repeating: nil, count: Checker.listCapacity + 1)
 
-    public private(set) var status: UInt32 = 0
+    public internal(set) var status: UInt32 = 0
     public private(set) var interruptEnable: UInt32 = 0
     public private(set) var mode: UInt32 = 0
     public private(set) var page: UInt64 = 0
@@ -89,6 +90,16 @@ public final class Checker: BusDevice {
         public var source: UInt32
         /// MPU cycles from the first run's start to the `int` (earlier runs included).
         var due: UInt64
+        /// The page its run checked.
+        public var page: UInt64
+        /// What made it (ALERT_ORIGIN): the sweep, or a follow-up run (docs/soc.md).
+        public var origin: Origin = .sweep
+    }
+
+    /// ALERT_ORIGIN: 0 an alert of a START or START_LIST, 1 an alert of a follow-up run, 2 a
+    /// follow-up run that raised none (its value 0): the record that it was made.
+    public enum Origin: UInt32, Sendable, Hashable {
+        case sweep = 0, followUp = 1, followUpRun = 2
     }
     /// The START in progress: its alerts, the next to enter the FIFO, and the release's timing.
     var running = false
@@ -107,6 +118,18 @@ public final class Checker: BusDevice {
     var stalledSince: UInt64?
     /// Results of the START in progress, published when it ends.
     var pendingInstructions: UInt64 = 0, pendingHostReads: UInt64 = 0, pendingFaultedRuns: UInt32 = 0
+    var pendingFetchCycles: UInt64 = 0, lastRunCount: UInt32 = 0
+    /// LAST_RUNS: the runs the last finished START made (the list's length, or the follow-ups').
+    public private(set) var lastRuns: UInt32 = 0
+    /// The follow-up unit (FollowUpUnit.swift): the rules, the catalog of automata they may
+    /// name, and what the sweep since the last follow-ups found.
+    var followRules: [UInt32] = []
+    public private(set) var catalogCount: UInt32 = 0
+    var sweepRuns: [(RunKey, [UInt64])] = []
+    var sweptPages: [ClosedRange<UInt64>] = []
+    /// Since power-on, for reports (not registers): the follow-up runs and their cycles.
+    public internal(set) var followUpStatistics = AutomatonStatistics()
+    public internal(set) var followUpFetchCycles: UInt64 = 0
     var pendingFault: Fault?
     var scratch: [Alert] = []
     /// Alerts waiting for the firmware, oldest first.
@@ -175,7 +198,8 @@ public final class Checker: BusDevice {
                 }
             } else {
                 running = false
-                totalFetchCycles += fetchCycles
+                totalFetchCycles += pendingFetchCycles
+                lastRuns = lastRunCount
                 totalCycles += startCycles
                 lastCycles = startCycles
                 lastInstructions = pendingInstructions
@@ -259,12 +283,20 @@ public final class Checker: BusDevice {
             outcome = workOut()
         }
         queued = outcome.alerts
+        if fromList && count > 0 { recordSweep(outcome.alerts, page: page) }
+        lastRunCount = UInt32(count)
         nextQueued = 0
+        pendingFetchCycles = fetchCycles
         pendingInstructions = outcome.instructions
         pendingHostReads = outcome.hostReads
         pendingFaultedRuns = outcome.faultedRuns
         pendingFault = outcome.lastFault
         startCycles = fetchCycles + outcome.cycles
+        begin(at: now)
+    }
+
+    /// The work worked out (`queued`, `startCycles`, the pending results) starts at `now`.
+    func begin(at now: UInt64) {
         running = true
         startedAt = now
         stalled = 0
@@ -356,6 +388,12 @@ public final class Checker: BusDevice {
         case 0x88: return selectedSlot.length
         case 0x8c: return fifo.first?.source ?? 0
         case 0x90: return lastFaultedRuns
+        case 0x94: return UInt32(followRules.count)
+        case 0x98: return catalogCount
+        case 0x9c: return fifo.first?.origin.rawValue ?? 0
+        case 0xa0: return low(fifo.first?.page ?? 0)
+        case 0xa4: return high(fifo.first?.page ?? 0)
+        case 0xa8: return lastRuns
         default: return nil
         }
     }
@@ -370,6 +408,7 @@ public final class Checker: BusDevice {
         case 0x00:
             if value & 1 != 0 { start(list: false, at: now) }
             if value & 2 != 0 { start(list: true, at: now) }
+            if value & 4 != 0 { startFollowUps(at: now) }
         case 0x04: status &= ~(value & (Self.done | Self.fault | Self.error))
         case 0x08: interruptEnable = value & 3
         case 0x0c:
@@ -386,7 +425,11 @@ public final class Checker: BusDevice {
             for k in 0..<4 { program[at + k] = UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * k)) }
             programAddress = (programAddress &+ 4) % UInt32(Self.programBytes)
             forgetRunners(program: true)
-        case 0x24, 0x28, 0x30, 0x34, 0x38, 0x3c, 0x40, 0x44, 0x4c, 0x50, 0x54, 0x58, 0x5c, 0x64, 0x68, 0x6c, 0x70, 0x8c, 0x90: break   // read-only
+        case 0x24, 0x28, 0x30, 0x34, 0x38, 0x3c, 0x40, 0x44, 0x4c, 0x50, 0x54, 0x58, 0x5c, 0x64, 0x68, 0x6c, 0x70, 0x8c, 0x90,
+             0x9c, 0xa0, 0xa4, 0xa8: break   // read-only
+        case 0x94: writeFollowRule(value)
+        case 0x98:
+            catalogCount = min(value, UInt32(Self.listCapacity))
         case 0x2c: pop(at: now)
         case 0x48: rangeSelect = value
         case 0x60:

@@ -23,7 +23,7 @@ struct PageOutcome {
             scratch.removeAll(keepingCapacity: true)
             let result = runner.run(page: page, pageAddress: address, pageIsZero: zero ?? false, alerts: &scratch)
             for alert in scratch where alert.value != 0 {
-                alerts.append(Checker.QueuedAlert(value: alert.value, cycle: alert.cycle, source: source(index), due: cycles + alert.cycle))
+                alerts.append(Checker.QueuedAlert(value: alert.value, cycle: alert.cycle, source: source(index), due: cycles + alert.cycle, page: address))
             }
             cycles += result.cycles
             instructions += result.instructions

@@ -75,24 +75,55 @@ public final class SoC {
         try bus.load(firmware)
     }
 
-    /// Writes the automata table into ROM for the firmware: "ERIC" (0x45524943), the count,
-    /// then for each automaton its code size in bytes, its entry point, the number of its
-    /// `.alert` values and those values (low 32 bits, for the records' name ids), its code.
-    public func installAutomata(_ images: [MPUImage]) throws(BusError) {
+    /// Writes the automata table into ROM for the firmware: "ERIC" (0x45524943), the count, how
+    /// many of them the sweep runs (the first ones: those marked `.followup` run only when
+    /// asked, and come last), then for each automaton its code size in bytes, its entry point,
+    /// the number of its `.alert` values and those values (low 32 bits, for the records' name
+    /// ids), the number of its follow rules and those rules (FOLLOW_RULE words: the `.follow`
+    /// and `.operand` lines, slots counted in this table), its code. `names`: how follow rules
+    /// name the automata (default: their `.automaton` names).
+    public func installAutomata(_ images: [MPUImage], names: [String]? = nil) throws(BusError) {
         let total = images.reduce(0) { $0 + $1.code.count }
         guard total <= Checker.programBytes else {
             throw BusError(description: "the automata need \(total) bytes of MPU program memory; it has \(Checker.programBytes)")
         }
+        guard images.count <= Checker.listCapacity else {
+            throw BusError(description: "\(images.count) automata; the checker's list holds \(Checker.listCapacity)")
+        }
+        let sweepCount = images.prefix { !$0.metadata.followUpOnly }.count
+        guard images.dropFirst(sweepCount).allSatisfy(\.metadata.followUpOnly) else {
+            throw BusError(description: "the automata that run only as follow-ups (.followup) must come after the others")
+        }
+        let names = names ?? images.map { $0.metadata.name ?? "" }
         func word(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * $0)) } }
-        var table = word(0x4552_4943) + word(UInt32(images.count))
-        for image in images {
+        var table = word(0x4552_4943) + word(UInt32(images.count)) + word(UInt32(sweepCount))
+        for (slot, image) in images.enumerated() {
             let alerts = image.metadata.alerts.map { UInt32(truncatingIfNeeded: $0.value) }
-            table += word(UInt32(image.code.count)) + word(image.entry) + word(UInt32(alerts.count)) + alerts.flatMap(word) + image.code
+            var rules: [UInt32] = []
+            // A rule naming an automaton not installed asks for nothing (as in the direct scan).
+            for follow in image.metadata.follows {
+                guard let target = names.firstIndex(of: follow.automaton) else { continue }
+                rules.append(Checker.FollowRule(source: slot, value: try ruleValue(follow.value, names[slot]), kind: .follow,
+                                                target: target, depth: follow.depth).word)
+            }
+            for operand in image.metadata.operands {
+                rules.append(Checker.FollowRule(source: slot, value: try ruleValue(operand, names[slot]), kind: .operand).word)
+            }
+            table += word(UInt32(image.code.count)) + word(image.entry) + word(UInt32(alerts.count)) + alerts.flatMap(word)
+                + word(UInt32(rules.count)) + rules.flatMap(word) + image.code
         }
         guard UInt64(Address.automataTable) + UInt64(table.count) <= UInt64(rom.count) else {
             throw BusError(description: "the automata table (\(table.count) bytes) does not fit in ROM above 0x\(String(Address.automataTable, radix: 16))")
         }
         try bus.load(table, at: Address.automataTable)
+    }
+
+    /// The checker's rules hold 8-bit alert values.
+    private func ruleValue(_ value: UInt64, _ automaton: String) throws(BusError) -> UInt8 {
+        guard value > 0, value < 256 else {
+            throw BusError(description: "automaton \(automaton): alert 0x\(String(value, radix: 16)) of a .follow or .operand line is not 1-255, what the checker's follow rules hold")
+        }
+        return UInt8(value)
     }
 
     /// Levels into `interruptLines`; pulses (timers, Ethernet TX) latched straight into IP.
@@ -225,5 +256,19 @@ extension SoC {
         }
         refreshLines()
         return accepted
+    }
+}
+
+extension SoC {
+    /// The order the checker's slots hold `automata` in, which alert records name them by: the
+    /// sweep's automata first, then those that run only as follow-ups (`.followup`).
+    public static func slotOrder(_ automata: [Automaton]) -> [Automaton] {
+        automata.filter { !$0.metadata.followUpOnly } + automata.filter(\.metadata.followUpOnly)
+    }
+
+    /// Installs `automata` in slot order, their follow rules naming each other by name.
+    public func installAutomata(_ automata: [Automaton]) throws(BusError) {
+        let ordered = Self.slotOrder(automata)
+        try installAutomata(ordered.map(\.image), names: ordered.map(\.name))
     }
 }

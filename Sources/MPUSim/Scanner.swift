@@ -50,7 +50,7 @@ public struct AutomatonStatistics: Sendable, Hashable {
 
     public init() {}
 
-    mutating func add(_ other: AutomatonStatistics) {
+    public mutating func add(_ other: AutomatonStatistics) {
         runs += other.runs
         instructions += other.instructions
         cycles += other.cycles

@@ -1,4 +1,5 @@
 import AlertProtocol
+import EricSoC
 import ArgumentParser
 import CLISupport
 import Capture
@@ -28,7 +29,8 @@ struct Listen: ParsableCommand {
     var keepGoing = false
 
     func run() throws {
-        let automata = sweepAutomata()
+        // Records name automata by the checker's slot: the shipped ones in the order eric installs them.
+        let automata = SoC.slotOrder(shippedAutomata())
         if source.hasPrefix("udp://") {
             let socket: UDPSocket
             do {
@@ -71,7 +73,7 @@ struct Listen: ParsableCommand {
                           "\"device_cycles\":\(record.time)"]
             if record.kind == .alert {
                 fields += ["\"automaton\":\"\(automaton?.name ?? String(record.automaton))\"", "\"value\":\(record.value)", "\"page\":\(record.page)",
-                           "\"mpu_cycle\":\(record.mpuCycles)"]
+                           "\"mpu_cycle\":\(record.mpuCycles)", "\"origin\":\"\(Self.originName(record))\""]
                 if let name { fields.append("\"name\":\"\(name)\"") }
             } else {
                 fields += ["\"alerts\":\(record.value)", "\"pages\":\(record.page)", "\"runs\":\(record.runs)", "\"faults\":\(record.faults)",
@@ -82,6 +84,25 @@ struct Listen: ParsableCommand {
         if record.kind == .summary {
             return "summary #\(record.sequence): \(record.value) alerts, \(record.page) pages, \(record.runs) runs, \(record.faults) faults, \(record.mpuCycles) MPU cycles\n"
         }
-        return "alert #\(record.sequence): page \(hex(record.page)) \(automaton?.name ?? "automaton \(record.automaton)") \(name ?? "unnamed") (\(hex(record.value, 2))) at MPU cycle \(record.mpuCycles)\n"
+        let what = automaton?.name ?? "automaton \(record.automaton)"
+        switch record.origin {
+        case .followUpRun?:
+            return "run #\(record.sequence): page \(hex(record.page)) \(what) (follow-up): no alert\n"
+        case .followUp?:
+            return "alert #\(record.sequence): page \(hex(record.page)) \(what) \(name ?? "unnamed") (\(hex(record.value, 2))) (follow-up)\n"
+        default:
+            return "alert #\(record.sequence): page \(hex(record.page)) \(what) \(name ?? "unnamed") (\(hex(record.value, 2))) at MPU cycle \(record.mpuCycles)"
+                + (record.origin == nil ? " (origin \(record.runs))" : "") + "\n"
+        }
+    }
+
+    /// "sweep", "follow-up" (an alert of a follow-up run), "follow-up-run" (a run with none).
+    static func originName(_ record: AlertRecord) -> String {
+        switch record.origin {
+        case .sweep?: "sweep"
+        case .followUp?: "follow-up"
+        case .followUpRun?: "follow-up-run"
+        case nil: String(record.runs)
+        }
     }
 }

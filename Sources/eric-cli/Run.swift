@@ -166,7 +166,7 @@ struct RunCommand: ParsableCommand {
             Console.fail("\(firmware ?? "<built-in>/firmware/eric.S"): error: \(error) (the SoC's ROM is 0x0-0x\(String(SoC.Configuration().romSize, radix: 16)), its RAM 0x\(String(SoC.Address.ram, radix: 16))+0x\(String(SoC.Configuration().ramSize, radix: 16)); docs/soc.md)", code: 2)
         }
         do {
-            try soc.installAutomata(sweepAutomata().map(\.image))
+            try soc.installAutomata(shippedAutomata())
         } catch {
             Console.fail("eric: error: \(error)", code: 2)
         }

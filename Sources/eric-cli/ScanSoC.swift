@@ -60,7 +60,7 @@ extension Scan {
             soc = try SoC(firmware: Scan.builtInFirmware(), host: memory, configuration: configuration, frames: { frame in
                 do { frames.records.append(try AlertRecord(payload: UDPFrame(frame: frame).payload)) } catch { frames.bad.append("\(error)") }
             })
-            try soc.installAutomata(loaded.filter { !$0.metadata.followUpOnly }.map(\.image))
+            try soc.installAutomata(loaded)
         } catch {
             Console.fail("eric: error: \(error)", code: 2)
         }
@@ -70,18 +70,28 @@ extension Scan {
         for problem in frames.bad + soc.ethernet.transmitErrors { Console.error("eric: warning: a frame from the device was unusable: \(problem)") }
         let clockHz = Double(configuration.clockHz)
 
-        // The records of each run, in the order the firmware sent them, make the sweep's runs; the
-        // follow-ups and the correlation are the direct scan's (docs/automata.md, "Correlation").
+        // The records of each run, in the order the firmware sent them, make the sweep's runs and
+        // the follow-up runs the checker made; the correlation is the direct scan's, walking the
+        // same follow-ups to the device's runs (docs/automata.md, "Correlation").
         let alerts = frames.records.filter { $0.kind == .alert }
-        let sweepers = loaded.filter { !$0.metadata.followUpOnly }
+        let slots = SoC.slotOrder(loaded)
+        let sweepers = slots.filter { !$0.metadata.followUpOnly }
         var perAutomaton = [Int](repeating: 0, count: sweepers.count)
         var runs: [(RunKey, [UInt64])] = []
+        var performed: [RunKey: [UInt64]] = [:]
         var runFindings: [RunKey: [Finding]] = [:]
         for record in alerts {
             let index = Int(record.automaton)
-            guard index < sweepers.count else { Console.error("eric: warning: a record names automaton \(index), which was not loaded"); continue }
+            guard index < slots.count else { Console.error("eric: warning: a record names automaton \(index), which was not loaded"); continue }
+            let key = RunKey(page: record.page, automaton: slots[index].name)
+            switch record.origin {
+            case .followUp?: performed[key, default: []].append(record.value); continue
+            case .followUpRun?: performed[key] = performed[key] ?? []; continue
+            case .sweep?: break
+            case nil: Console.error("eric: warning: alert record #\(record.sequence) has an origin (\(record.runs)) this version does not know"); continue
+            }
+            guard index < sweepers.count else { Console.error("eric: warning: a sweep record names automaton \(index), which runs only as a follow-up"); continue }
             perAutomaton[index] += 1
-            let key = RunKey(page: record.page, automaton: sweepers[index].name)
             if runs.last?.0 == key { runs[runs.count - 1].1.append(record.value) } else { runs.append((key, [record.value])) }
             // The record has the MPU cycle of the int and the LM32's time stamp, not the pc (-1).
             runFindings[key, default: []].append(Finding(pageAddress: record.page, automaton: index, value: record.value,
@@ -95,16 +105,22 @@ extension Scan {
         statistics.pages = summary.page
         statistics.fetchCycles = soc.checker.totalFetchCycles
         let outcome = CorrelatedScan(automata: loaded, options: ScanOptions(timing: model, jobs: 1, engine: engine))
-            .correlate(runs: runs, runFindings: runFindings, faults: [], statistics: &statistics, memory: memory)
+            .correlate(runs: runs, runFindings: runFindings, faults: [], statistics: &statistics, memory: memory, performed: performed)
+        // What the follow-ups cost, as the checker counted it.
+        statistics.followUpRuns = soc.checker.followUpStatistics.runs
+        statistics.followUpFetchCycles = soc.checker.followUpFetchCycles
+        statistics.followUpCycles = soc.checker.followUpStatistics.cycles
         var output = OutputBuffer()
         report(outcome, automata: loaded, model: model, into: &output)
-        let followUpCycles = statistics.followUpFetchCycles + statistics.followUpCycles
-        // The follow-ups come after the sweep: the device's time is the LM32's from reset to the
-        // summary, then theirs.
-        let deviceSeconds = Double(soc.cpu.cycles) / clockHz + model.seconds(cycles: followUpCycles)
+        // The follow-ups run on the device before its summary: the LM32's time covers them. The
+        // summary's MPU cycles and runs count them too; the sweep's are what is left.
+        let deviceSeconds = Double(soc.cpu.cycles) / clockHz
+        let sweepFetches = soc.checker.totalFetchCycles &- statistics.followUpFetchCycles
+        let sweepAutomataCycles = summary.mpuCycles &- soc.checker.totalFetchCycles &- statistics.followUpCycles
+        let sweepRuns = UInt64(summary.runs) &- statistics.followUpRuns
         if json {
-            output.append(JSONLine.encode(SoCSummaryRecord(pages: summary.page, skipped_bytes: skippedBytes, runs: summary.runs, alerts: summary.value, faults: summary.faults,
-                                                           mpu_cycles: summary.mpuCycles &- soc.checker.totalFetchCycles, fetch_cycles: soc.checker.totalFetchCycles, lm32_cycles: soc.cpu.cycles, lm32_instructions: soc.cpu.instructions,
+            output.append(JSONLine.encode(SoCSummaryRecord(pages: summary.page, skipped_bytes: skippedBytes, runs: UInt32(clamping: sweepRuns), alerts: summary.value, faults: summary.faults,
+                                                           mpu_cycles: sweepAutomataCycles, fetch_cycles: sweepFetches, lm32_cycles: soc.cpu.cycles, lm32_instructions: soc.cpu.instructions,
                                                            lm32_idle_cycles: soc.idleCycles, follow_up_runs: statistics.followUpRuns,
                                                            follow_up_fetch_cycles: statistics.followUpFetchCycles, follow_up_cycles: statistics.followUpCycles,
                                                            findings: outcome.reports.count { $0.confidence == .finding },
@@ -116,11 +132,10 @@ extension Scan {
             for (index, automaton) in sweepers.enumerated() {
                 lines.append("  \(pad(automaton.name, 20)) \(perAutomaton[index]) alert\(perAutomaton[index] == 1 ? "" : "s")")
             }
-            let fetches = soc.checker.totalFetchCycles
-            lines.append("MPU             \(summary.runs) runs, \(summary.faults) faulted, \(summary.mpuCycles) cycles: \(fetches) of page fetches over PCIe + \(summary.mpuCycles &- fetches) of automata (timing \(model.name))")
+            lines.append("MPU             \(sweepRuns) runs in the sweep, \(summary.faults) faulted in all, \(sweepFetches &+ sweepAutomataCycles) cycles: \(sweepFetches) of page fetches over PCIe + \(sweepAutomataCycles) of automata (timing \(model.name))")
             lines.append("LM32            \(soc.cpu.instructions) instructions, \(soc.cpu.cycles) cycles, \(soc.idleCycles) of them idle")
-            lines.append("follow-ups      \(statistics.followUpRuns) runs after the sweep: \(statistics.followUpFetchCycles) cycles of page fetches + \(statistics.followUpCycles) cycles of automata")
-            lines.append("device time     \(formatSeconds(deviceSeconds)) at \(clockHz / 1e6) MHz (the LM32 clock from reset to the summary, then the follow-ups)")
+            lines.append("follow-ups      \(statistics.followUpRuns) runs by the checker after the sweep: \(statistics.followUpFetchCycles) cycles of page fetches + \(statistics.followUpCycles) cycles of automata")
+            lines.append("device time     \(formatSeconds(deviceSeconds)) at \(clockHz / 1e6) MHz (the LM32 clock from reset to the summary, follow-ups included)")
             let found = outcome.reports.count { $0.confidence == .finding }
             lines.append("reports         \(found) finding\(found == 1 ? "" : "s"), \(outcome.reports.count - found) candidates" + (candidates ? "" : " (--candidates shows them)"))
             lines.append("host time       \(formatSeconds(hostSeconds))")

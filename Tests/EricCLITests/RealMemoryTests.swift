@@ -81,6 +81,24 @@ import TestSupport
         }
     }
 
+    /// The board finds what the direct scan finds: `--soc`, where the checker makes the
+    /// follow-up runs and the correlation reads them back from the firmware's records, gives
+    /// the same findings and candidates, evidence included, on every raw dump of the lab.
+    @Test(arguments: dumps.filter { $0.hasSuffix(".raw") }) func socFindsWhatTheDirectScanFinds(path: String) throws {
+        func reports(_ arguments: [String]) throws -> [String] {
+            let run = try Run("eric", arguments + ["--json", "--candidates", path])
+            #expect(run.status == 1, "\(path): \(arguments): exit \(run.status): \(run.stderr)")
+            return run.stdout.split(separator: "\n").compactMap { line -> String? in
+                guard let record = try? JSONDecoder().decode(Scanned.self, from: Data(line.utf8)),
+                      record.type == "finding" || record.type == "candidate" else { return nil }
+                return "\(record.type) \(record.page ?? 0) \(record.name ?? "") \(record.level ?? 0) \(record.evidence ?? "")"
+            }
+        }
+        let direct = try reports(["scan"]), board = try reports(["scan", "--soc"])
+        #expect(!direct.isEmpty)
+        #expect(direct == board, "\(path): the direct scan and --soc differ")
+    }
+
     /// The same findings from the raw, LiME and ELF files of one Linux guest.
     @Test func formatsAgree() throws {
         let byDump = Dictionary(grouping: Self.dumps, by: { Self.lab![$0]!.dump })

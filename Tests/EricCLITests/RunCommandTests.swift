@@ -104,9 +104,12 @@ import TestSupport
         #expect(run.status == 1, "\(run.stderr)")     // the sweep raised alerts
         let lines = run.stdout.split(separator: "\r\n").map(String.init)
         #expect(lines.first == "ERIC firmware 1.0: integrity checker")
-        let alerts = lines.filter { $0.hasPrefix("ALERT page 0x") }
+        let reported = lines.filter { $0.hasPrefix("ALERT page 0x") }
+        let alerts = reported.filter { !$0.contains(" origin 0x") }
+        let followUps = reported.filter { $0.hasSuffix(" origin 0x00000001") }
         // The direct scan of the same dump: the alerts its sweep raised (findings, candidates,
-        // their operands and follow-up requests) and its sweep's cycles (fetches + runs).
+        // their operands and follow-up requests), its sweep's cycles (fetches + runs), and its
+        // follow-ups' (the checker makes the same runs before the summary).
         let scan = try Run("eric", ["scan", "--jobs", "1", "--json", dump])
         let scanSummary = try #require(scan.stdout.split(separator: "\n").last)
         func number(_ key: String, in text: Substring) -> UInt64? {
@@ -118,10 +121,13 @@ import TestSupport
             let page = try #require(number("page", in: finding))
             #expect(alerts.contains { $0.hasPrefix("ALERT page 0x" + String(format: "%016llx", page)) }, "\(finding)")
         }
-        let cycles = try #require(number("fetch_cycles", in: scanSummary)) + (try #require(number("mpu_cycles", in: scanSummary)))
+        let followUpRuns = try #require(number("follow_up_runs", in: scanSummary))
+        #expect(followUpRuns > 0 && UInt64(reported.count - alerts.count) >= followUpRuns)
+        let cycles = try ["fetch_cycles", "mpu_cycles", "follow_up_fetch_cycles", "follow_up_cycles"].map { try #require(number($0, in: scanSummary)) }.reduce(0, +)
         let summary = try #require(lines.last)
         #expect(summary.contains(" mpu-cycles 0x" + String(format: "%016llx", cycles) + " "), "\(summary) vs \(scanSummary)")
-        #expect(summary.contains("alerts 0x" + String(format: "%08x", alerts.count)))
+        // Alerts: the sweep's and the follow-ups' (a follow-up run without one is not counted).
+        #expect(summary.contains("alerts 0x" + String(format: "%08x", alerts.count + followUps.count)))
     }
 }
 
@@ -168,11 +174,11 @@ import TestSupport
         // With tools/wireshark/eric.lua loaded, tshark prints every field as our decoder reads it
         // (and prints nothing useful, failing this, when the dissector did not load).
         let dissector = packageRoot.appendingPathComponent("tools/wireshark/eric.lua").path
-        let fields = ["sequence", "type", "automaton", "name", "value", "page", "cycles", "time", "runs", "faults"]
+        let fields = ["sequence", "type", "automaton", "name", "value", "page", "cycles", "time", "runs", "origin", "faults"]
         let dissected = try Run("/usr/bin/tshark", ["-X", "lua_script:" + dissector, "-r", first, "-T", "fields"] + fields.flatMap { ["-e", "eric." + $0] })
         let expected = records.map { r in
             ["\(r.sequence)", "\(r.kind.rawValue)", "\(r.automaton)", "\(r.nameID)", String(format: "0x%016llx", r.value), String(format: "0x%016llx", r.page),
-             "\(r.mpuCycles)", "\(r.time)", "\(r.runs)", "\(r.faults)"].joined(separator: "\t")
+             "\(r.mpuCycles)", "\(r.time)", r.kind == .summary ? "\(r.runs)" : "", r.kind == .alert ? "\(r.runs)" : "", "\(r.faults)"].joined(separator: "\t")
         }
         #expect(dissected.stdout.split(separator: "\n").map(String.init) == expected, "\(dissected.stderr)")
     }
@@ -199,7 +205,8 @@ import TestSupport
         // is one of them: same automaton, name, page, value and MPU cycle.
         let lines = try Run("eric", ["scan", "--jobs", "1", "--json", dump]).stdout.split(separator: "\n")
         let scan = lines.filter { $0.contains("\"type\":\"finding\"") }
-        let alerts = received.split(separator: "\n").filter { $0.contains("\"type\":\"alert\"") }
+        let alerts = received.split(separator: "\n").filter { $0.contains("\"type\":\"alert\"") && $0.contains("\"origin\":\"sweep\"") }
+        #expect(received.contains("\"origin\":\"follow-up\""))
         func field(_ line: Substring, _ name: String) -> Substring? {
             guard let range = line.range(of: "\"\(name)\":") else { return nil }
             return line[range.upperBound...].prefix { $0 != "," && $0 != "}" }

@@ -92,7 +92,7 @@ import Testing
         #expect(checker.read(0x4c, size: 4) == 0x10_0000 && checker.read(0x54, size: 4) == 0x10_2000)
         #expect(checker.write(0x48, size: 4, value: 1) && checker.read(0x4c, size: 4) == 0)
         #expect(checker.write(0x14, size: 4, value: 1) && checker.read(0x14, size: 4) == 1)   // PAGE_HI
-        #expect(checker.read(0x94, size: 4) == nil && checker.read(0x04, size: 2) == nil)
+        #expect(checker.read(0xac, size: 4) == nil && checker.read(0x04, size: 2) == nil)
     }
 
     /// The same automaton loaded at 0x100 runs with BASE = 0x100: its addresses count from there.
@@ -206,5 +206,61 @@ import Testing
             #expect(outcome.alerts == expected[page]!.alerts, "page \(page)")
             #expect(outcome.cycles == expected[page]!.cycles, "page \(page)")
         }
+    }
+}
+
+/// The follow-up unit (docs/soc.md, "Follow-ups"), by hand: slot 0 (the sweep) raises 0x15
+/// with a pointer to page 0x100000 and 0x16 with the same pointer; rules send 0x15's page to
+/// slot 1 (int 9, end: 2 cycles) and 0x16's to slot 2 (end at once: 1 cycle), both run only as
+/// follow-ups. After a START_LIST on page 0x101000, START_FOLLOWUPS makes two runs: page fetch
+/// 1703 + 2 cycles, then 1703 + 1, and queues 9 (origin 1) and a run without an alert (origin 2).
+@Suite struct FollowUpUnitTests {
+    @Test func ruleWordsAreTheDocumentedBits() {
+        // 0x2e | 1 << 8 | 1 << 14 | 4 << 16 | 3 << 24, worked by hand
+        let rule = Checker.FollowRule(source: 3, value: 0x2e, kind: .follow, target: 1, depth: 4)
+        #expect(rule.word == 0x0304_412e)
+        #expect(Checker.FollowRule(word: 0x0304_412e) == rule)
+        #expect(Checker.FollowRule(word: 0x0000_0015) == nil)          // kind 0: not a rule
+    }
+
+    @Test func followUpsRunOnTheDeviceAndComeOutWithTheirPageAndOrigin() {
+        let (checker, clock) = CheckerTests.checker()
+        let a = CheckerTests.load("    intb $0x15\n    loadd r1, $0x100007\n    intq r1\n    intb $0x16\n    intq r1\n    intq r0\n", at: 0, into: checker)
+        let b = CheckerTests.load("    intb $9\n    intq r0\n", at: UInt32(a), into: checker)
+        _ = CheckerTests.load("    intq r0\n", at: UInt32(a + b), into: checker)
+        for (slot, base, length) in [(0, 0, a), (1, a, b), (2, a + b, 8)] {
+            #expect(checker.write(0x7c, size: 4, value: UInt32(slot)))
+            #expect(checker.write(0x80, size: 4, value: UInt32(base)) && checker.write(0x84, size: 4, value: 0))
+            #expect(checker.write(0x88, size: 4, value: UInt32(length)))
+        }
+        #expect(checker.write(0x78, size: 4, value: 1) && checker.write(0x98, size: 4, value: 3))
+        #expect(checker.write(0x94, size: 4, value: 0x0001_4115) && checker.write(0x94, size: 4, value: 0x0001_4216))
+        #expect(checker.read(0x94, size: 4) == 2)
+        #expect(checker.write(0x00, size: 4, value: 2))                // the sweep: START_LIST on 0x101000
+        clock.now = 5000
+        var sweep: [(UInt32, UInt32, UInt32)] = []                     // value, origin, page
+        while checker.read(0x5c, size: 4)! > 0 {
+            sweep.append((checker.read(0x24, size: 4)!, checker.read(0x9c, size: 4)!, checker.read(0xa0, size: 4)!))
+            #expect(checker.write(0x2c, size: 4, value: 0))
+        }
+        #expect(sweep.map(\.0) == [0x15, 0x10_0007, 0x16, 0x10_0007] && sweep.allSatisfy { $0.1 == 0 && $0.2 == 0x10_1000 })
+        #expect(checker.write(0x04, size: 4, value: 2))
+        #expect(checker.write(0x00, size: 4, value: 4))                // START_FOLLOWUPS at 5000
+        #expect(checker.nextEvent == 5000 + 1705)
+        clock.now = 5000 + 1705
+        #expect(checker.read(0x24, size: 4) == 9 && checker.read(0x9c, size: 4) == 1 && checker.read(0x8c, size: 4) == 1)
+        #expect(checker.read(0xa0, size: 4) == 0x10_0000 && checker.read(0xa4, size: 4) == 0)
+        #expect(checker.write(0x2c, size: 4, value: 0))
+        clock.now = 5000 + 1705 + 1704
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert)
+        #expect(checker.read(0x24, size: 4) == 0 && checker.read(0x9c, size: 4) == 2 && checker.read(0x8c, size: 4) == 2)
+        #expect(checker.read(0x30, size: 4) == 3409 && checker.read(0xa8, size: 4) == 2)
+        #expect(checker.followUpStatistics.runs == 2 && checker.followUpFetchCycles == 3406)
+        // The walk forgot the sweep: a second START_FOLLOWUPS makes no run.
+        #expect(checker.write(0x2c, size: 4, value: 0) && checker.write(0x04, size: 4, value: 2))
+        #expect(checker.write(0x00, size: 4, value: 4) && checker.read(0x04, size: 4)! & Checker.done != 0 && checker.read(0xa8, size: 4) == 0)
+        // A malformed rule is an error; 0 forgets the rules.
+        #expect(checker.write(0x94, size: 4, value: 0x15) && checker.read(0x04, size: 4)! & Checker.error != 0)
+        #expect(checker.write(0x94, size: 4, value: 0) && checker.read(0x94, size: 4) == 0)
     }
 }

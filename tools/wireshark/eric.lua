@@ -4,6 +4,7 @@
 local eric = Proto("eric", "ERIC integrity checker alert")
 
 local kinds = { [1] = "alert", [2] = "summary" }
+local origins = { [0] = "sweep", [1] = "follow-up alert", [2] = "follow-up run, no alert" }
 local f = eric.fields
 f.magic = ProtoField.string("eric.magic", "Magic")
 f.version = ProtoField.uint8("eric.version", "Protocol version")
@@ -17,6 +18,7 @@ f.page = ProtoField.uint64("eric.page", "Page physical address (summary: pages)"
 f.cycles = ProtoField.uint64("eric.cycles", "MPU cycles")
 f.time = ProtoField.uint64("eric.time", "Device time stamp (LM32 cycles)")
 f.runs = ProtoField.uint32("eric.runs", "MPU runs (summary)")
+f.origin = ProtoField.uint32("eric.origin", "Origin (alert)", base.DEC, origins)
 f.faults = ProtoField.uint32("eric.faults", "Faulted runs (summary)")
 
 function eric.dissector(buffer, pinfo, tree)
@@ -35,11 +37,12 @@ function eric.dissector(buffer, pinfo, tree)
     subtree:add(f.page, buffer(24, 8))
     subtree:add(f.cycles, buffer(32, 8))
     subtree:add(f.time, buffer(40, 8))
-    subtree:add(f.runs, buffer(48, 4))
+    if kind == 1 then subtree:add(f.origin, buffer(48, 4)) else subtree:add(f.runs, buffer(48, 4)) end
     subtree:add(f.faults, buffer(52, 4))
     if kind == 1 then
-        pinfo.cols.info = string.format("alert 0x%x on page 0x%x (automaton %d)", buffer(16, 8):uint64():tonumber(),
-            buffer(24, 8):uint64():tonumber(), buffer(12, 2):uint())
+        local origin = buffer(48, 4):uint()
+        pinfo.cols.info = string.format("%s 0x%x on page 0x%x (automaton %d)", origin == 0 and "alert" or (origins[origin] or "origin " .. origin),
+            buffer(16, 8):uint64():tonumber(), buffer(24, 8):uint64():tonumber(), buffer(12, 2):uint())
     else
         pinfo.cols.info = string.format("summary: %d alerts, %d pages", buffer(16, 8):uint64():tonumber(), buffer(24, 8):uint64():tonumber())
     end

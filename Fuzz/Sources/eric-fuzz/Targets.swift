@@ -180,10 +180,9 @@ func fuzzSoCFirmware(_ bytes: UnsafeBufferPointer<UInt8>) {
         configuration.romSize = 1 << 16
         configuration.ramSize = 1 << 16
         guard let soc = try? SoC(firmware: firmware, host: memory, configuration: configuration) else { return }
-        try? soc.installAutomata(sweepImages)
+        try? soc.installAutomata(shipped)
         _ = soc.run(budget: 5_000)
     }
 }
 
 let socHost: [UInt8] = (0..<16384).map { UInt8(truncatingIfNeeded: ($0 &* 2654435761) >> 13) }
-let sweepImages = shipped.filter { !$0.metadata.followUpOnly }.map(\.image)
