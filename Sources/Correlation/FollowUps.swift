@@ -73,7 +73,20 @@ public struct FollowUps {
             }()
             alerts.removeAll(keepingCapacity: true)
             let run = runner.run(page: page, pageAddress: key.page, pageIsZero: false, alerts: &alerts)
+            releaseNeighbourhood(of: key.page, in: memory)
             return PerformedRun(values: alerts.map(\.value), result: run)
+        }
+    }
+
+    /// Gives back the mapping around a page a follow-up read. The sweep released what it read;
+    /// a follow-up's fault can map a whole large folio of the file around its page (seen: 1 MB a
+    /// run, 560 MB of resident memory after 568 runs on a 4 GiB dump), so the 2 MiB around it go.
+    func releaseNeighbourhood(of address: UInt64, in memory: any PhysicalMemory) {
+        let window: UInt64 = 2 << 20
+        let low = address & ~(window - 1)
+        for range in memory.ranges where range.offset(of: address) != nil {
+            let start = max(range.physicalStart, low), end = min(range.physicalEnd, low + window)
+            memory.release(range.bytes + Int(start - range.physicalStart), count: Int(end - start))
         }
     }
 
