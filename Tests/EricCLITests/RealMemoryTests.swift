@@ -49,9 +49,10 @@ import TestSupport
             // in 2 MiB pages (make.sh kinds kvm, kvm2, kvm-stale, kvm-huge).
             let hosts = Set((Self.lab ?? [:]).values.filter { $0.lab == "kvm" }.map(\.dump))
             #expect(hosts.isSuperset(of: ["vmxdump", "vmxdump-kvm2", "vmxdump-kvm-stale", "vmxdump-kvm-huge"]), "\(hosts)")
-            // Idle guests, and a busy one with page-table isolation (make-dump.sh's busy config).
+            // Idle guests, a busy one with page-table isolation, one with 5-level paging
+            // (make-dump.sh's busy and la57 configs).
             let guests = Set((Self.lab ?? [:]).values.filter { $0.lab == "linux" }.map(\.dump))
-            #expect(guests.isSuperset(of: ["guest-256M-2cpu", "guest-512M-4cpu", "guest-256M-2cpu-busy"]), "\(guests)")
+            #expect(guests.isSuperset(of: ["guest-256M-2cpu", "guest-512M-4cpu", "guest-256M-2cpu-busy", "guest-256M-2cpu-la57"]), "\(guests)")
         }
     }
 

@@ -2,8 +2,10 @@
 # The real-memory lab: boots real kernels in emulators, dumps their physical memory and writes
 # what the CPU said was there, for testing automata against memory no generator wrote.
 #   scripts/lab/make.sh [KIND...]   (default: every kind below)
-#     linux  Debian 12's kernel under QEMU TCG (KASLR on): 256 MiB/2 vCPUs and 512 MiB/4 vCPUs,
-#            each as an ELF core (QEMU dump-guest-memory), raw and LiME; about 1 minute
+#     linux  Debian 12's kernel under QEMU TCG (KASLR on): 256 MiB/2 vCPUs and 512 MiB/4 vCPUs
+#            idle, 256 MiB/2 vCPUs busy with page-table isolation, and 256 MiB/2 vCPUs with
+#            5-level paging (linux/make-dump.sh), each as an ELF core (QEMU dump-guest-memory),
+#            raw and LiME; about 1.5 minutes
 #     kvm    Linux + kvm_intel under Bochs (VMX and EPT) running a 2-vCPU KVM guest; raw; ~4 minutes
 #     kvm2   the same host running two VMs of 2 vCPUs each (four VMCS, two EPT hierarchies)
 #     kvm-stale  the same host with one VM running and one destroyed just before the dump
