@@ -56,6 +56,8 @@ let package = Package(
         .target(name: "LM32Sim", dependencies: ["LM32ISA", "ELF32"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Footprint correlation: follow-ups between pages, findings and candidates with evidence.
         .target(name: "Correlation", dependencies: ["MPUISA", "MPUSim"]),
+        // Integrity verdicts over time: a host's state from a dump, and baseline comparisons.
+        .target(name: "Integrity", dependencies: ["Correlation", "HostMemory"]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["HostMemory"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
@@ -84,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "eric",
             dependencies: [
-                "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport", "Correlation",
+                "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport", "Correlation", "Integrity",
                 "ELF32", "LM32Sim", "GDBRemote", "EricSoC", "LM32Asm", "Capture", "AlertProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

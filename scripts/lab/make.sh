@@ -12,6 +12,10 @@
 #            (two live VMCS, two stale ones)
 #     kvm-huge   the same host with guest RAM in 2 MiB huge pages (hugetlbfs): an EPT with
 #            2 MiB leaves next to 4 KiB ones; each kvm kind about 2.5 minutes
+#     kvm-series one boot of the host dumped eight times: before kvm loads, after, with one VM,
+#            after it ran on, with two, after the first is destroyed, after the second, after
+#            kvm_intel's code is overwritten; series.json names what each step must be called
+#            (eric check); about 6 minutes
 # The dumps are cached under $ERIC_LAB (default ~/.cache/eric/lab), never in git; existing ones
 # are kept (FORCE=1 makes new ones: addresses change from boot to boot). Then
 # scripts/lab/expect.py writes $ERIC_LAB/expected.json: the structures each dump holds.
@@ -19,13 +23,14 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=${ERIC_LAB:-$HOME/.cache/eric/lab}
-kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(linux kvm kvm2 kvm-stale kvm-huge)
+kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(linux kvm kvm2 kvm-stale kvm-huge kvm-series)
 folders=()
 for kind in "${kinds[@]}"; do
     case $kind in
         linux) script=make-dump.sh; ready="$LAB/linux/truth.json" ;;
         kvm|kvm2|kvm-stale|kvm-huge) script=make-vmxdump.sh; ready="$LAB/$kind/out/vmxdump.raw" ;;
-        *) echo "make.sh: unknown lab '$kind' (expected linux, kvm, kvm2, kvm-stale or kvm-huge)" >&2; exit 64 ;;
+        kvm-series) script=make-vmxdump.sh; ready="$LAB/$kind/series.json" ;;
+        *) echo "make.sh: unknown lab '$kind' (expected linux, kvm, kvm2, kvm-stale, kvm-huge or kvm-series)" >&2; exit 64 ;;
     esac
     dir="$LAB/$kind"
     source=$kind; [ "$kind" != linux ] && source=kvm
@@ -33,11 +38,13 @@ for kind in "${kinds[@]}"; do
     [ "$kind" = kvm2 ] && KVMGUEST_CFLAGS="-DNVM=2"
     [ "$kind" = kvm-stale ] && KVMGUEST_CFLAGS="-DSTALE_VM"
     [ "$kind" = kvm-huge ] && KVMGUEST_CFLAGS="-DHUGE_PAGES"
+    export SERIES=0
+    [ "$kind" = kvm-series ] && { KVMGUEST_CFLAGS="-DSERIES"; SERIES=1; }
     folders+=("$dir")
     mkdir -p "$dir"
     cp "$HERE/$source"/* "$dir/"
     chmod u+w "$dir"/*; chmod +x "$dir"/*.sh "$dir"/*.py 2>/dev/null || true
-    if [ "$kind" != linux ] && [ -s "$ready" ] && [ -s "$dir/truth.json" ] && [ "${FORCE:-0}" != 1 ]; then
+    if [ "$kind" != linux ] && [ -s "$ready" ] && { [ -s "$dir/truth.json" ] || [ "$kind" = kvm-series ]; } && [ "${FORCE:-0}" != 1 ]; then
         echo "lab $kind: $ready already made (FORCE=1 to redo)" >&2
         continue
     fi
