@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "MPUSim", targets: ["MPUSim"]),
         // Every parser of outside input, for the fuzz targets (Fuzz/, a package of its own).
         .library(name: "ERICParsers", targets: ["HostMemory", "AsmKit", "MPUISA", "MPUAsm", "MPUSim", "LM32Asm", "LM32Sim", "ELF32", "Dumps",
-                                                "Correlation", "ShippedAutomata", "Capture", "AlertProtocol", "GDBRemote", "EricSoC"]),
+                                                "Correlation", "Integrity", "ShippedAutomata", "Capture", "AlertProtocol", "GDBRemote", "EricSoC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -92,6 +92,7 @@ let package = Package(
             ],
             path: "Sources/eric-cli"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "IntegrityTests", dependencies: ["Integrity"]),
         .testTarget(name: "AsmKitTests", dependencies: ["AsmKit"]),
         .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),

@@ -4,7 +4,7 @@
 # into ~/.cache/eric/lm32-toolchain (about 9 minutes the first time) for the tests that compare
 # against them; set ERIC_SKIP_LM32_TOOLCHAIN=1 to skip those tests instead.
 # The real-memory lab (scripts/lab/make.sh: Linux guests under QEMU, a KVM host under Bochs) is
-# made once per machine into ~/.cache/eric/lab (about 13 minutes the first time) for the tests
+# made once per machine into ~/.cache/eric/lab (about 15 minutes the first time) for the tests
 # that check findings on real memory; ERIC_SKIP_LAB=1 skips those tests instead.
 # Before the tests, each fuzz target runs for ERIC_FUZZ_SECONDS (default 12; 0 skips).
 set -euo pipefail

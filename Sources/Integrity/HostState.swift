@@ -60,12 +60,27 @@ public struct VMCSRecord: Codable, Equatable, Sendable {
     public var fields: [String: UInt64]
     /// FNV-1a of the whole page: any change of guest state or exit information shows here.
     public var contentDigest: UInt64
+
+    public init(page: UInt64, layout: String, revision: UInt32, live: Bool, fields: [String: UInt64], contentDigest: UInt64) {
+        self.page = page
+        self.layout = layout
+        self.revision = revision
+        self.live = live
+        self.fields = fields
+        self.contentDigest = contentDigest
+    }
 }
 
 public struct CodePage: Codable, Equatable, Sendable {
     public var virtual: UInt64
     public var physical: UInt64
     public var bytes: Data
+
+    public init(virtual: UInt64, physical: UInt64, bytes: Data) {
+        self.virtual = virtual
+        self.physical = physical
+        self.bytes = bytes
+    }
 }
 
 public enum StateError: Error, Equatable, CustomStringConvertible {

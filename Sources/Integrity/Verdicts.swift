@@ -36,20 +36,20 @@ public struct IntegrityCheck {
         let lost = Self.missing(baseline.code, current.code)
         switch (baseline.hypervisor, current.hypervisor) {
         case (nil, nil):
-            if !dormant.modifications.isEmpty || !lost.isEmpty {
+            // Code that changed is modified; code no longer mapped is a hypervisor unloaded.
+            if !dormant.modifications.isEmpty {
                 return [Verdict(subject: .hypervisor, kind: .modified,
                                 evidence: ["no VMX structure shows, but the code of the hypervisor last seen changed:"] + dormant.modifications + lost)]
             }
             return [Verdict(subject: .hypervisor, kind: .noHypervisor, evidence: ["no VMXON region or VMCS, then or now"]
-                            + (baseline.code.isEmpty ? [] : ["the code of the hypervisor last seen (\(baseline.code.count) pages) is as it was"]))]
+                            + (baseline.code.isEmpty || !lost.isEmpty ? [] : ["the code of the hypervisor last seen (\(baseline.code.count) pages) is as it was"]) + lost)]
         case (nil, let now?):
             return [Verdict(subject: .hypervisor, kind: .newHypervisor,
                             evidence: ["none in the baseline; now " + Self.summary(now)])]
                 + now.liveVMs.keys.sorted().map { Verdict(subject: .vm(eptRoot: $0), kind: .newVM, evidence: Self.vcpus(now.liveVMs[$0]!)) }
         case (let then?, nil):
-            let changed = dormant.modifications + lost
-            return [Verdict(subject: .hypervisor, kind: changed.isEmpty ? .disabled : .modified,
-                            evidence: ["the baseline had " + Self.summary(then) + "; no VMXON region or VMCS is left"] + changed)]
+            return [Verdict(subject: .hypervisor, kind: dormant.modifications.isEmpty ? .disabled : .modified,
+                            evidence: ["the baseline had " + Self.summary(then) + "; no VMXON region or VMCS is left"] + dormant.modifications + lost)]
                 + then.liveVMs.keys.sorted().map { Verdict(subject: .vm(eptRoot: $0), kind: .vmRemoved, evidence: ["its VMCS are gone"]) }
         case (let then?, let now?):
             return compare(then, now)

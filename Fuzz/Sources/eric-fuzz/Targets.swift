@@ -5,8 +5,10 @@ import Correlation
 import Dumps
 import ELF32
 import EricSoC
+import Foundation
 import GDBRemote
 import Glibc
+import Integrity
 import LM32Asm
 import LM32Sim
 import MPUAsm
@@ -30,6 +32,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "alert-record": fuzzAlertRecord(bytes)
     case "gdb-remote": fuzzGDBRemote(bytes)
     case "soc": fuzzSoCFirmware(bytes)
+    case "host-state": fuzzHostState(bytes)
     default:
         let message = "eric-fuzz: set ERIC_FUZZ_TARGET to one of: \(targets.joined(separator: ", "))\n"
         _ = message.withCString { write(2, $0, strlen($0)) }
@@ -38,7 +41,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote", "soc"]
+let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote", "soc", "host-state"]
 nonisolated(unsafe) let target = getenv("ERIC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
 
 /// MPU assembly: assemble; what assembles must disassemble and reassemble to the same image.
@@ -186,3 +189,14 @@ func fuzzSoCFirmware(_ bytes: UnsafeBufferPointer<UInt8>) {
 }
 
 let socHost: [UInt8] = (0..<16384).map { UInt8(truncatingIfNeeded: ($0 &* 2654435761) >> 13) }
+
+/// `eric check --baseline` state files: parsed, then judged against themselves and against a
+/// state with no hypervisor (every comparison path over whatever the file holds).
+func fuzzHostState(_ bytes: UnsafeBufferPointer<UInt8>) {
+    guard let state = try? HostState(json: Data(bytes)) else { return }
+    let empty = HostState(memoryMap: state.memoryMap, hypervisor: nil)
+    for (baseline, current) in [(state, state), (state, empty), (empty, state)] {
+        _ = try? IntegrityCheck().verdicts(baseline: baseline, current: current)
+    }
+    _ = state.json()
+}
