@@ -86,17 +86,28 @@ struct RunCommand: ParsableCommand {
 
     /// The input as an lm32-elf executable, or nil when it is something else (a dump).
     func lm32Executable(_ path: String) -> ELF32File? {
-        // Unreadable or not a file: let the dump reader say why, as `eric scan` does.
-        guard case .success(let bytes) = readFile(path, limit: Self.executableLimit),
-              bytes.count >= 20, bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46]), bytes[18] == 0, bytes[19] == 138 else { return nil }
+        // Unreadable or not a file: let the dump reader say why, as `eric scan` does. The
+        // header first: a dump is not read whole to learn that it is not an executable.
+        let head = Self.head(path, 20)
+        guard head.count >= 20, head.starts(with: [0x7f, 0x45, 0x4c, 0x46]), head[18] == 0, head[19] == 138,
+              case .success(let bytes) = readFile(path, limit: Self.executableLimit) else { return nil }
         return parseExecutable(bytes, path: path)
+    }
+
+    /// The first `count` bytes of a file (fewer when it is shorter or unreadable).
+    static func head(_ path: String, _ count: Int) -> [UInt8] {
+        guard let file = fopen(path, "rb") else { return [] }
+        defer { fclose(file) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let read = fread(&bytes, 1, count, file)
+        return Array(bytes.prefix(read))
     }
 
     /// An ELF executable for another processor is neither input `eric run` takes: say so,
     /// rather than that it is not a core dump.
     func rejectForeignExecutable(_ path: String) {
-        guard case .success(let head) = readFile(path, limit: Self.executableLimit), head.count >= 20,
-              head.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else { return }
+        let head = Self.head(path, 20)
+        guard head.count >= 20, head.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else { return }
         let type = head[5] == 2 ? UInt16(head[16]) << 8 | UInt16(head[17]) : UInt16(head[17]) << 8 | UInt16(head[16])
         let machine = head[5] == 2 ? UInt16(head[18]) << 8 | UInt16(head[19]) : UInt16(head[19]) << 8 | UInt16(head[18])
         guard type != 4, machine != 138 else { return }     // a core dump, or the LM32's own
