@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "ELF32"),
         // libpcap (Debian's libpcap-dev), and pcap captures written and read through it.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        // zlib, for kdump-compressed dumps' pages.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Capture", dependencies: ["CPcap", "Sockets"]),
         // The alert records and the UDP frames that carry them (docs/protocol.md).
         .target(name: "AlertProtocol"),
@@ -59,7 +61,7 @@ let package = Package(
         // Integrity verdicts over time: a host's state from a dump, and baseline comparisons.
         .target(name: "Integrity", dependencies: ["Correlation", "HostMemory"]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
-        .target(name: "Dumps", dependencies: ["HostMemory"]),
+        .target(name: "Dumps", dependencies: ["HostMemory", "CZlib"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
         .target(name: "ShippedAutomata"),
         // Synthetic dumps with ground truth: `eric synth`, fixtures, benchmarks.
@@ -97,7 +99,7 @@ let package = Package(
         .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),
         .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA", "Synth"]),
-        .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport"]),
+        .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport", "CZlib"]),
         .testTarget(name: "AutomataTests", dependencies: ["Correlation", "Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport", "Synth"]),

@@ -26,9 +26,9 @@ status=0
 for target in "${targets[@]}"; do
     mkdir -p "$scratch/$target"
     limits=(-rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=10 -artifact_prefix="crashes/$target-" -print_final_stats=1)
-    # Four whole pages for dumps (room for pointers between them); libFuzzer's 4 KiB for the
+    # Six whole pages for dumps (room for pointers between them, and a kdump's four header blocks); libFuzzer's 4 KiB for the
     # rest (larger inputs only slow every run down).
-    [ "$target" = dump ] && limits+=(-max_len=16384) || limits+=(-max_len=4096)
+    [ "$target" = dump ] && limits+=(-max_len=24576) || limits+=(-max_len=4096)
     if [ -n "${RUNS:-}" ]; then limits+=(-runs="$RUNS"); else limits+=(-max_total_time="$seconds"); fi
     log="$scratch/$target.log"
     # Seeds: the committed ones, and the project's own sources of that kind where they are.

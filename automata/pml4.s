@@ -1,7 +1,9 @@
 // x86-64 page-table roots (PML4) of a kernel or a process (docs/automata.md, "pml4").
 //
 // Every entry is 0 or a present table pointer with:
-//   - P and RW set (both Linux and Windows set RW at this level), PS (bit 7) clear,
+//   - P and RW set (both Linux and Windows set RW at this level), PS (bit 7) clear, G (bit 8)
+//     clear (ignored at this level, and neither sets it there; the leaf entries of kernel
+//     mappings carry it, so a page table of global mappings is told apart here),
 //     address bits 46-51 zero, an address that is not zero and not the previous entry's;
 //   - the user half (entries 0-255) with US set; in the kernel half (256-511) Linux sets US
 //     too (0x067: it controls access in the leaves), Windows clears it: either is accepted.
@@ -29,12 +31,14 @@
 // The kernel half is scanned first: most pages fail there, and its count is checked before
 // the user half is read.
 // Registers: r1 cursor, r3 counters (w slots: 0 user, 1 kernel, 2 self-references),
-// r4 entry, r5 scratch, r6 byte constants (r6_0 0x03 P and RW, r6_1 0x80 PS, r6_2 0x04 US),
+// r4 entry, r5 scratch, r6 word constants (r6_0 0x0003 P and RW, r6_1 0x0180 PS and G,
+// r6_2 0x0004 US),
 // r7 previous entry, r8 address bits 12-51, r9_1 bits 46-51 in the high dword,
 // r9_0 0x800 (first kernel entry), r13 the current half's last offset, r15 the page's own
 // address; r2, r10-r12, r14 jump targets.
 start:
-    loadd r6_0, $0x00048003
+    loadd r6_0, $0x01800003
+    loadd r6_1, $0x00000004
     loadd r8_0, $0xfffff000
     loadd r8_1, $0x000fffff
     loadd r9_0, $0x800
@@ -49,7 +53,7 @@ start:
 entry:
     mloadq r4, r1
     infq r0, r4, r10           // zero: next
-    maskb r4, r6_1, r6_0, r2   // P and RW set, PS clear
+    maskw r4, r6_1, r6_0, r2   // P and RW set, PS and G clear
     maskd r4_1, r9_1, r0, r2   // reserved address bits 46-51
     hammq r5, r4, r0, r8       // an address...
     infq r0, r5, r2
@@ -57,7 +61,7 @@ entry:
     infq r0, r5, r2
     movq r7, r4
     infw r1, r9, r11           // r1 >= 0x800: the kernel half
-    maskb r4, r0, r6_2, r2     // user half: US set
+    maskw r4, r0, r6_2, r2     // user half: US set
     addw r3_0, $1
     jmpw $next
 kernel:

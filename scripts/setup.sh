@@ -4,6 +4,7 @@ packages=()
 command -v objcopy >/dev/null 2>&1 || packages+=(binutils)     # independent Intel HEX reader in tests
 command -v cc >/dev/null 2>&1 || packages+=(gcc)                # builds the compiled engine's automata
 [ -e /usr/include/pcap/pcap.h ] || packages+=(libpcap-dev)      # eric writes and reads alert captures
+[ -e /usr/include/zlib.h ] || packages+=(zlib1g-dev)             # kdump-compressed dumps (zlib pages)
 command -v tshark >/dev/null 2>&1 || packages+=(tshark)          # independent check of the captures in tests
 if [ ${#packages[@]} -gt 0 ]; then
     echo "installing: ${packages[*]}" >&2

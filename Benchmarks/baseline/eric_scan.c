@@ -144,7 +144,7 @@ static int pml4(const unsigned char *p, u64 address) {
         for (int i = first; i <= last; i++) {
             u64 e = q(p, i * 8);
             if (!e) continue;
-            if ((e & 0x83) != 0x03) return 0;
+            if ((e & 0x183) != 0x03) return 0;         /* P, RW; PS and G clear */
             if (e & RES46) return 0;
             if (!(e & ADDR)) return 0;
             if (!((e ^ previous) & ADDR)) return 0;

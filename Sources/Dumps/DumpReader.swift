@@ -6,6 +6,7 @@ public enum DumpFormat: String, Sendable {
     case raw = "raw"
     case lime = "LiME"
     case elfCore = "ELF core"
+    case kdump = "kdump-compressed"
 }
 
 /// Part of a dump that could not be used; the rest is still scanned.
@@ -53,12 +54,26 @@ public struct MappedDump: PhysicalMemory {
         } catch {
             throw DumpError(path: path, offset: nil, message: "cannot open dump: \(error.reason)")
         }
-        self.file = file
         guard let base = file.bytes else {
+            self.file = file
             (format, ranges, problems) = (.raw, [], [])
             return
         }
-        let layout = try DumpLayout(reading: UnsafeRawBufferPointer(start: base, count: file.size), path: path)
+        let bytes = UnsafeRawBufferPointer(start: base, count: file.size)
+        if Kdump.isKdump(bytes) {
+            // Its pages, decompressed once, in a file of their own that is read as a raw one.
+            let expanded = try Kdump.expand(bytes, path: path)
+            self.file = expanded.file
+            format = .kdump
+            problems = expanded.problems
+            let pages = expanded.file.bytes
+            ranges = pages.map { pages in
+                expanded.segments.map { MemoryRange(physicalStart: $0.physicalStart, length: $0.length, bytes: pages + Int($0.fileOffset)) }
+            } ?? []
+            return
+        }
+        self.file = file
+        let layout = try DumpLayout(reading: bytes, path: path)
         format = layout.format
         problems = layout.problems
         ranges = layout.segments.map {
@@ -83,14 +98,18 @@ public struct DumpLayout: Sendable {
     /// The layout of a dump's bytes (`path` names it in errors), recognising its format from
     /// its content.
     public init(reading bytes: UnsafeRawBufferPointer, path: String) throws(DumpError) {
-        for signature in ["KDUMP   ", "DISKDUMP", "makedumpfile"] where bytes.starts(with: signature.utf8) {
-            throw DumpError(path: path, offset: 0, message: "a kdump-compressed dump (\"\(signature.trimmingCharacters(in: .whitespaces))\" signature) is not supported: write an ELF dump instead (QEMU dump-guest-memory without -z/-l/-s, or makedumpfile -E)")
+        for signature in ["KDUMP   ", "makedumpfile"] where bytes.starts(with: signature.utf8) {
+            throw DumpError(path: path, offset: 0, message: "a kdump-compressed dump: its pages are decompressed into a file of their own (MappedDump), not read in place")
+        }
+        if bytes.starts(with: "DISKDUMP".utf8) {
+            throw DumpError(path: path, offset: 0, message: "a diskdump (\"DISKDUMP\" signature, the old diskdump driver's format) is not supported: write an ELF dump instead (makedumpfile -E) or a kdump-compressed one")
         }
         do throws(DumpLayoutError) {
             switch DumpReader.detect(bytes) {
             case .raw: self = DumpLayout(format: .raw, segments: bytes.isEmpty ? [] : [Segment(physicalStart: 0, fileOffset: 0, length: UInt64(bytes.count))])
             case .lime: self = try DumpReader.lime(bytes)
             case .elfCore: self = try DumpReader.elf(bytes)
+            case .kdump: throw DumpLayoutError(offset: 0, message: "a kdump-compressed dump is decompressed, not read in place")
             }
         } catch {
             throw DumpError(path: path, offset: error.offset, message: error.message)

@@ -72,11 +72,16 @@ public final class MappedFile: @unchecked Sendable {
     public let bytes: UnsafeRawPointer?
 
     /// `populate` maps every page up front (MAP_POPULATE), so that later reads do not fault.
-    public init(path: String, populate: Bool = false) throws(MappingError) {
-        self.path = path
+    public convenience init(path: String, populate: Bool = false) throws(MappingError) {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw MappingError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
+        try self.init(descriptor: fd, path: path, populate: populate)
+    }
+
+    /// Maps the open file `fd` (which stays the caller's to close); `path` names it in errors.
+    public init(descriptor fd: Int32, path: String, populate: Bool = false) throws(MappingError) {
+        self.path = path
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw MappingError(path: path, reason: String(cString: strerror(errno))) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw MappingError(path: path, reason: "not a regular file") }

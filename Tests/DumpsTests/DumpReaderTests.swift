@@ -177,14 +177,18 @@ let pieces: [DumpWriter.Piece] = [
 }
 
 @Suite struct UnsupportedDumpTests {
-    @Test(arguments: ["KDUMP   ", "DISKDUMP", "makedumpfile"])
-    func kdumpCompressedIsRefusedNotScannedAsRaw(signature: String) throws {
+    /// A kdump signature is never scanned as raw bytes: read as kdump (a header of zeros has
+    /// no block size; a flattened one no end record), or refused (the old diskdump format),
+    /// each with where and why.
+    @Test(arguments: [("KDUMP   ", UInt64(428), "block size 0: this eric reads kdump files of 4 KiB pages (x86)"),
+                      ("DISKDUMP", 0, "a diskdump (\"DISKDUMP\" signature, the old diskdump driver's format) is not supported: write an ELF dump instead (makedumpfile -E) or a kdump-compressed one"),
+                      ("makedumpfile", 8192, "the flattened kdump ends without its end record (offset -1)")])
+    func kdumpSignaturesAreNeverRaw(signature: String, offset: UInt64, message: String) throws {
         do {
             _ = try open(Array(signature.utf8) + [UInt8](repeating: 0, count: 8192))
             Issue.record("accepted")
         } catch let error as DumpError {
-            #expect(error.offset == 0)
-            #expect(error.message.hasPrefix("a kdump-compressed dump"))
+            #expect(error.offset == offset && error.message == message, "\(error)")
         }
     }
 }

@@ -44,7 +44,7 @@ import TestSupport
             #expect(Self.lab != nil, "ERIC_LAB=\(ProcessInfo.processInfo.environment["ERIC_LAB"] ?? "unset") has no readable expected.json")
             // Both labs, every format of the Linux guests.
             let kinds = Set((Self.lab ?? [:]).values.map { "\($0.lab)/\($0.format)" })
-            #expect(kinds.isSuperset(of: ["linux/raw", "linux/lime", "linux/elf", "kvm/raw"]), "\(kinds)")
+            #expect(kinds.isSuperset(of: ["linux/raw", "linux/lime", "linux/elf", "linux/kdump", "kvm/raw"]), "\(kinds)")
             // The host with one VM, with two, with one live and one destroyed, and with guest RAM
             // in 2 MiB pages (make.sh kinds kvm, kvm2, kvm-stale, kvm-huge).
             let hosts = Set((Self.lab ?? [:]).values.filter { $0.lab == "kvm" }.map(\.dump))

@@ -105,9 +105,20 @@ func fuzzLM32Executable(_ bytes: UnsafeBufferPointer<UInt8>) {
     _ = cpu.run(budget: 2_000)
 }
 
-/// Memory dumps (raw, LiME, ELF core): the layout, then the whole scan with the shipped
+/// Memory dumps (raw, LiME, ELF core, kdump-compressed): the layout, then the whole scan with the shipped
 /// automata and the correlation over what it gives.
 func fuzzDump(_ bytes: UnsafeBufferPointer<UInt8>) {
+    // kdump-compressed: decompressed into a file of its own, so through the file path.
+    if bytes.starts(with: Array("KDUMP   ".utf8)) || bytes.starts(with: Array("makedumpfile".utf8)) {
+        let path = "/dev/shm/eric-fuzz-\(getpid()).kdump"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { fatalError("cannot write \(path)") }
+        _ = write(fd, bytes.baseAddress, bytes.count)
+        close(fd)
+        defer { unlink(path) }
+        if let dump = try? MappedDump(path: path) { _ = scan.run(dump, engines: engines) }
+        return
+    }
     guard let base = bytes.baseAddress,
           let layout = try? DumpLayout(reading: UnsafeRawBufferPointer(bytes), path: "fuzz.dump") else { return }
     let memory = BufferMemory(ranges: layout.segments.map {

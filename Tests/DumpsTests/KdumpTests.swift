@@ -1,0 +1,111 @@
+import CZlib
+import Dumps
+import Foundation
+import HostMemory
+import Testing
+import TestSupport
+
+/// kdump-compressed files written here by the format's own rules (makedumpfile's diskdump
+/// layout, QEMU's dump.c), page by page with zlib: what eric reads must be these pages at
+/// these addresses, with the pages left out as holes. The lab's QEMU-made files are compared
+/// with their raw twin in RealMemoryTests.
+@Suite struct KdumpTests {
+    /// Page frames 0-2 and 5 held (frame 1 stored as is, the rest zlib), 3-4 left out,
+    /// 8 frames in all. Each page is filled with its frame number.
+    static func kdump(version: UInt32 = 6, flags: UInt32 = 1, cut: Int? = nil) -> [UInt8] {
+        let block = 4096
+        var file = [UInt8](repeating: 0, count: block * 4)      // header, sub-header, 2 bitmap blocks? one: both bitmaps
+        func put(_ value: UInt64, _ at: Int, _ size: Int) { for k in 0..<size { file[at + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) } }
+        file.replaceSubrange(0..<8, with: Array("KDUMP   ".utf8))
+        put(UInt64(version), 8, 4)
+        put(UInt64(block), 428, 4)
+        put(1, 432, 4)              // sub-header: 1 block
+        put(2, 436, 4)              // bitmaps: 2 blocks (one each)
+        put(8, 440, 4)              // max_mapnr
+        put(8, block + 96, 8)       // max_mapnr_64 (version 6)
+        let held: [UInt64] = [0, 1, 2, 5]
+        for frame in 0..<8 { file[2 * block + frame / 8] |= 1 << (frame % 8) }   // first bitmap: all present
+        for frame in held { file[3 * block + Int(frame) / 8] |= 1 << (frame % 8) }
+        let descriptors = file.count
+        file += [UInt8](repeating: 0, count: 24 * held.count)
+        for (index, frame) in held.enumerated() {
+            let page = [UInt8](repeating: UInt8(frame + 1), count: block)
+            var data = page
+            var kind: UInt32 = 0
+            if frame != 1 {
+                var length = compressBound(uLong(block))
+                data = [UInt8](repeating: 0, count: Int(length))
+                _ = data.withUnsafeMutableBufferPointer { out in page.withUnsafeBufferPointer { compress(out.baseAddress, &length, $0.baseAddress, uLong(block)) } }
+                data = Array(data.prefix(Int(length)))
+                kind = flags
+            }
+            put(UInt64(file.count), descriptors + 24 * index, 8)
+            put(UInt64(data.count), descriptors + 24 * index + 8, 4)
+            put(UInt64(kind), descriptors + 24 * index + 12, 4)
+            file += data
+        }
+        return cut.map { Array(file.prefix($0)) } ?? file
+    }
+
+    func open(_ bytes: [UInt8]) throws -> (MappedDump, URL) {
+        let directory = try temporaryDirectory()
+        let path = directory.appendingPathComponent("t.kdump")
+        try Data(bytes).write(to: path)
+        return (try MappedDump(path: path.path), directory)
+    }
+
+    @Test func pagesAtTheirAddressesAndHolesBetween() throws {
+        let (dump, directory) = try open(Self.kdump())
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(dump.format == .kdump && dump.problems.isEmpty)
+        #expect(dump.ranges.map { [$0.physicalStart, $0.length] } == [[0, 0x3000], [0x5000, 0x1000]])
+        for (address, fill) in [(UInt64(0), UInt8(1)), (0x1000, 2), (0x2000, 3), (0x5000, 6)] {
+            let range = try #require(dump.ranges.first { $0.offset(of: address) != nil })
+            let page = UnsafeRawBufferPointer(start: range.bytes + range.offset(of: address)!, count: 4096)
+            #expect(page.allSatisfy { $0 == fill }, "page 0x\(String(address, radix: 16))")
+        }
+    }
+
+    /// The flattened form: the same file cut into (offset, size) records behind a 4 KiB header.
+    @Test func flattenedReadsAsTheFileItFlattens() throws {
+        let plain = Self.kdump()
+        var flat = Array("makedumpfile".utf8) + [UInt8](repeating: 0, count: 4096 - 12)
+        func big(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }
+        for start in stride(from: 0, to: plain.count, by: 5000) {
+            let piece = plain[start..<min(plain.count, start + 5000)]
+            flat += big(UInt64(start)) + big(UInt64(piece.count)) + piece
+        }
+        flat += big(UInt64.max) + big(0)
+        let (dump, directory) = try open(flat)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(dump.format == .kdump && dump.ranges.map { [$0.physicalStart, $0.length] } == [[0, 0x3000], [0x5000, 0x1000]])
+        // Without its end record it is an error.
+        let (_, other) = (0, try temporaryDirectory())
+        defer { try? FileManager.default.removeItem(at: other) }
+        let path = other.appendingPathComponent("cut.kdump")
+        try Data(flat.dropLast(16)).write(to: path)
+        #expect(throws: DumpError.self) { try MappedDump(path: path.path) }
+    }
+
+    @Test func damageIsLocated() throws {
+        // Cut inside the last page's data: that page is left out, with where and why.
+        let whole = Self.kdump()
+        let (cut, directory) = try open(Array(whole.prefix(whole.count - 10)))
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(cut.ranges.map { [$0.physicalStart, $0.length] } == [[0, 0x3000]])
+        #expect(cut.problems.count == 1 && cut.problems[0].message.hasPrefix("page frame 5: its ") && cut.problems[0].skippedBytes == 4096, "\(cut.problems)")
+        // Another compression: named, and the page left out.
+        let (lzo, other) = try open(Self.kdump(flags: 2))
+        defer { try? FileManager.default.removeItem(at: other) }
+        #expect(lzo.ranges.map { [$0.physicalStart, $0.length] } == [[0x1000, 0x1000]])
+        #expect(lzo.problems.count == 3 && lzo.problems.allSatisfy { $0.message.contains(" is compressed with lzo (size ") && $0.message.hasSuffix("this eric reads zlib and uncompressed pages") })
+        #expect(lzo.problems.first?.message.hasPrefix("page frame 0 ") == true)
+        // A header cut short is an error at its byte.
+        let (_, third) = (0, try temporaryDirectory())
+        defer { try? FileManager.default.removeItem(at: third) }
+        let path = third.appendingPathComponent("head.kdump")
+        try Data(whole.prefix(300)).write(to: path)
+        let error = try #require(throws: DumpError.self) { try MappedDump(path: path.path) }
+        #expect(error.description == "\(path.path): error: at byte 428: the kdump header is cut short (the file has 300 bytes)")
+    }
+}
