@@ -110,13 +110,9 @@ func fuzzLM32Executable(_ bytes: UnsafeBufferPointer<UInt8>) {
 func fuzzDump(_ bytes: UnsafeBufferPointer<UInt8>) {
     // kdump-compressed: decompressed into a file of its own, so through the file path.
     if bytes.starts(with: Array("KDUMP   ".utf8)) || bytes.starts(with: Array("makedumpfile".utf8)) {
-        let path = "/dev/shm/eric-fuzz-\(getpid()).kdump"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { fatalError("cannot write \(path)") }
-        _ = write(fd, bytes.baseAddress, bytes.count)
-        close(fd)
-        defer { unlink(path) }
-        if let dump = try? MappedDump(path: path) { _ = scan.run(dump, engines: engines) }
+        inFile(bytes, "kdump") { path in
+            if let dump = try? MappedDump(path: path) { _ = scan.run(dump, engines: engines) }
+        }
         return
     }
     guard let base = bytes.baseAddress,
@@ -139,14 +135,21 @@ nonisolated(unsafe) let engines = try! scan.scanner.prepare()
 
 /// pcap captures, through libpcap, then each frame as an alert record.
 func fuzzCapture(_ bytes: UnsafeBufferPointer<UInt8>) {
-    let path = "/dev/shm/eric-fuzz-\(getpid()).pcap"
+    inFile(bytes, "pcap") { path in
+        guard let capture = try? readCapture(path: path) else { return }
+        for frame in capture.frames { decodeRecord(frame.frame) }
+    }
+}
+
+/// Runs `body` on a file in /dev/shm holding `bytes` (for readers that take a path).
+func inFile(_ bytes: UnsafeBufferPointer<UInt8>, _ suffix: String, _ body: (String) -> Void) {
+    let path = "/dev/shm/eric-fuzz-\(getpid()).\(suffix)"
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     guard fd >= 0 else { fatalError("cannot write \(path)") }
     _ = write(fd, bytes.baseAddress, bytes.count)
     close(fd)
     defer { unlink(path) }
-    guard let capture = try? readCapture(path: path) else { return }
-    for frame in capture.frames { decodeRecord(frame.frame) }
+    body(path)
 }
 
 /// Alert records as they arrive over UDP, and in Ethernet frames.
