@@ -46,6 +46,10 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // zlib, for kdump-compressed dumps' pages.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // ... and the other compressions makedumpfile writes (-l, -p, -z).
+        .systemLibrary(name: "CLZO", providers: [.apt(["liblzo2-dev"])]),
+        .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "Capture", dependencies: ["CPcap", "Sockets"]),
         // The alert records and the UDP frames that carry them (docs/protocol.md).
         .target(name: "AlertProtocol"),
@@ -61,7 +65,7 @@ let package = Package(
         // Integrity verdicts over time: a host's state from a dump, and baseline comparisons.
         .target(name: "Integrity", dependencies: ["Correlation", "HostMemory"]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
-        .target(name: "Dumps", dependencies: ["HostMemory", "CZlib"]),
+        .target(name: "Dumps", dependencies: ["HostMemory", "CZlib", "CLZO", "CSnappy", "CZstd"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
         .target(name: "ShippedAutomata"),
         // Synthetic dumps with ground truth: `eric synth`, fixtures, benchmarks.
@@ -99,7 +103,7 @@ let package = Package(
         .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),
         .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA", "Synth"]),
-        .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport", "CZlib"]),
+        .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport", "CZlib", "CLZO", "CSnappy", "CZstd"]),
         .testTarget(name: "AutomataTests", dependencies: ["Correlation", "Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport", "Synth"]),

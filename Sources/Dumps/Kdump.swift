@@ -1,4 +1,7 @@
+import CLZO
+import CSnappy
 import CZlib
+import CZstd
 import Glibc
 import HostMemory
 
@@ -8,8 +11,8 @@ import HostMemory
 /// pipe). The layout (docs/formats.md): a header block ("KDUMP   ", the block size, how many
 /// blocks the sub-header and the bitmaps take), the sub-header (the highest page frame number
 /// from version 6 on), two bitmaps of one bit per page frame (the second: the pages the dump
-/// holds), then one 24-byte descriptor per page held (file offset, size, flags: 1 zlib, 0 as
-/// is) and the pages. Little-endian (x86). Every page is decompressed once, into an unlinked
+/// holds), then one 24-byte descriptor per page held (file offset, size, flags: 1 zlib, 2 lzo,
+/// 4 snappy, 0x20 zstd, 0 as is) and the pages. Little-endian (x86). Every page is decompressed once, into an unlinked
 /// file of its own (sparse: zero pages are not written), which is then mapped as a raw dump is;
 /// pages the dump leaves out are holes.
 enum Kdump {
@@ -92,22 +95,9 @@ enum Kdump {
                 continue
             }
             let data = UnsafeRawBufferPointer(rebasing: bytes[Int(offset)..<Int(offset + size)])
-            switch flags {
-            case 0 where size == blockSize:
-                page.withUnsafeMutableBytes { $0.copyMemory(from: data) }
-            case 1:
-                var length = uLongf(blockSize)
-                let status = page.withUnsafeMutableBytes { out in
-                    uncompress(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &length,
-                               data.baseAddress?.assumingMemoryBound(to: Bytef.self), uLong(size))
-                }
-                guard status == Z_OK, length == blockSize else {
-                    problems.append(DumpProblem(offset: offset, message: "page frame \(frame): its zlib data does not inflate to a page (zlib status \(status), \(length) bytes)", skippedBytes: blockSize))
-                    continue
-                }
-            default:
-                let what = flags & 2 != 0 ? "lzo" : flags & 4 != 0 ? "snappy" : flags & 0x20 != 0 ? "zstd" : "flags 0x\(String(flags, radix: 16))"
-                problems.append(DumpProblem(offset: at + 12, message: "page frame \(frame) is compressed with \(what) (size \(size)); this eric reads zlib and uncompressed pages", skippedBytes: blockSize))
+            if let problem = inflate(data, flags: flags, into: &page) {
+                problems.append(DumpProblem(offset: flags == 0 || problem.hasPrefix("compressed") ? at + 12 : offset,
+                                            message: "page frame \(frame): \(problem)", skippedBytes: blockSize))
                 continue
             }
             let address = frame * blockSize
@@ -136,6 +126,40 @@ enum Kdump {
             throw DumpError(path: path, offset: nil, message: "cannot map its expanded pages: \(error.reason)")
         }
         return Expanded(file: file, segments: segments, problems: problems)
+    }
+
+    /// Page data as its descriptor's flags say it is stored (makedumpfile: 1 zlib, 2 lzo, 4
+    /// snappy, 0x20 zstd, 0 as is), through the system's libraries, into `page`; nil when it
+    /// gives exactly one page, else what went wrong.
+    static func inflate(_ data: UnsafeRawBufferPointer, flags: UInt64, into page: inout [UInt8]) -> String? {
+        let size = page.count
+        return page.withUnsafeMutableBytes { out -> String? in
+            let target = out.baseAddress!, source = data.baseAddress
+            switch flags {
+            case 0:
+                guard data.count == size else { return "stored as is in \(data.count) bytes, not a page" }
+                out.copyMemory(from: data)
+                return nil
+            case 1:
+                var length = uLongf(size)
+                let status = uncompress(target.assumingMemoryBound(to: Bytef.self), &length, source?.assumingMemoryBound(to: Bytef.self), uLong(data.count))
+                return status == Z_OK && length == size ? nil : "its zlib data does not inflate to a page (zlib status \(status), \(length) bytes)"
+            case 2:
+                var length = lzo_uint(size)
+                let status = lzo1x_decompress_safe(source?.assumingMemoryBound(to: UInt8.self), lzo_uint(data.count),
+                                                   target.assumingMemoryBound(to: UInt8.self), &length, nil)
+                return status == LZO_E_OK && length == size ? nil : "its lzo data does not decompress to a page (lzo status \(status), \(length) bytes)"
+            case 4:
+                var length = size
+                let status = snappy_uncompress(source?.assumingMemoryBound(to: CChar.self), data.count, target.assumingMemoryBound(to: CChar.self), &length)
+                return status == SNAPPY_OK && length == size ? nil : "its snappy data does not decompress to a page (snappy status \(status.rawValue), \(length) bytes)"
+            case 0x20:
+                let length = ZSTD_decompress(target, size, source, data.count)
+                return ZSTD_isError(length) == 0 && length == size ? nil : "its zstd data does not decompress to a page (\(ZSTD_isError(length) != 0 ? String(cString: ZSTD_getErrorName(length)) : "\(length) bytes"))"
+            default:
+                return "compressed with flags 0x\(String(flags, radix: 16)), which makedumpfile does not write (1 zlib, 2 lzo, 4 snappy, 0x20 zstd)"
+            }
+        }
     }
 
     /// The flattened form put back together: after a 4 KiB header, records of a big-endian

@@ -1,4 +1,7 @@
+import CLZO
+import CSnappy
 import CZlib
+import CZstd
 import Dumps
 import Foundation
 import HostMemory
@@ -12,7 +15,39 @@ import TestSupport
 @Suite struct KdumpTests {
     /// Page frames 0-2 and 5 held (frame 1 stored as is, the rest zlib), 3-4 left out,
     /// 8 frames in all. Each page is filled with its frame number.
-    static func kdump(version: UInt32 = 6, flags: UInt32 = 1, cut: Int? = nil) -> [UInt8] {
+    /// `page` compressed by the real library of makedumpfile's flag: 1 zlib, 2 lzo, 4 snappy,
+    /// 0x20 zstd.
+    static func compressed(_ page: [UInt8], flags: UInt32) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 2 * page.count + 1024)
+        var length = 0
+        page.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                switch flags {
+                case 1:
+                    var n = uLongf(target.count)
+                    _ = compress(target.baseAddress, &n, source.baseAddress, uLong(source.count))
+                    length = Int(n)
+                case 2:
+                    var n = lzo_uint(target.count)
+                    var work = [UInt8](repeating: 0, count: 16384 * 8)   // LZO1X_1_MEM_COMPRESS
+                    _ = lzo1x_1_compress(source.baseAddress, lzo_uint(source.count), target.baseAddress, &n, &work)
+                    length = Int(n)
+                case 4:
+                    var n = target.count
+                    source.withMemoryRebound(to: CChar.self) { s in
+                        target.withMemoryRebound(to: CChar.self) { _ = snappy_compress(s.baseAddress, s.count, $0.baseAddress, &n) }
+                    }
+                    length = n
+                default:
+                    length = ZSTD_compress(target.baseAddress, target.count, source.baseAddress, source.count, 3)
+                }
+            }
+        }
+        return Array(out.prefix(length))
+    }
+
+    /// `label`: the flags written in the descriptors, when they should lie about the data.
+    static func kdump(version: UInt32 = 6, flags: UInt32 = 1, label: UInt32? = nil, cut: Int? = nil) -> [UInt8] {
         let block = 4096
         var file = [UInt8](repeating: 0, count: block * 4)      // header, sub-header, 2 bitmap blocks? one: both bitmaps
         func put(_ value: UInt64, _ at: Int, _ size: Int) { for k in 0..<size { file[at + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) } }
@@ -33,11 +68,8 @@ import TestSupport
             var data = page
             var kind: UInt32 = 0
             if frame != 1 {
-                var length = compressBound(uLong(block))
-                data = [UInt8](repeating: 0, count: Int(length))
-                _ = data.withUnsafeMutableBufferPointer { out in page.withUnsafeBufferPointer { compress(out.baseAddress, &length, $0.baseAddress, uLong(block)) } }
-                data = Array(data.prefix(Int(length)))
-                kind = flags
+                data = Self.compressed(page, flags: flags)
+                kind = label ?? flags
             }
             put(UInt64(file.count), descriptors + 24 * index, 8)
             put(UInt64(data.count), descriptors + 24 * index + 8, 4)
@@ -64,6 +96,16 @@ import TestSupport
             let page = UnsafeRawBufferPointer(start: range.bytes + range.offset(of: address)!, count: 4096)
             #expect(page.allSatisfy { $0 == fill }, "page 0x\(String(address, radix: 16))")
         }
+    }
+
+    /// Every compression makedumpfile writes, through its real library both ways.
+    @Test(arguments: [UInt32(1), 2, 4, 0x20]) func everyCompression(flags: UInt32) throws {
+        let (dump, directory) = try open(Self.kdump(flags: flags))
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(dump.problems.isEmpty, "\(dump.problems)")
+        #expect(dump.ranges.map { [$0.physicalStart, $0.length] } == [[0, 0x3000], [0x5000, 0x1000]])
+        let last = try #require(dump.ranges.last)
+        #expect(UnsafeRawBufferPointer(start: last.bytes, count: 4096).allSatisfy { $0 == 6 })
     }
 
     /// The flattened form: the same file cut into (offset, size) records behind a 4 KiB header.
@@ -94,12 +136,12 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect(cut.ranges.map { [$0.physicalStart, $0.length] } == [[0, 0x3000]])
         #expect(cut.problems.count == 1 && cut.problems[0].message.hasPrefix("page frame 5: its ") && cut.problems[0].skippedBytes == 4096, "\(cut.problems)")
-        // Another compression: named, and the page left out.
-        let (lzo, other) = try open(Self.kdump(flags: 2))
+        // zlib data labelled lzo: each such page left out, naming why.
+        let (lying, other) = try open(Self.kdump(flags: 1, label: 2))
         defer { try? FileManager.default.removeItem(at: other) }
-        #expect(lzo.ranges.map { [$0.physicalStart, $0.length] } == [[0x1000, 0x1000]])
-        #expect(lzo.problems.count == 3 && lzo.problems.allSatisfy { $0.message.contains(" is compressed with lzo (size ") && $0.message.hasSuffix("this eric reads zlib and uncompressed pages") })
-        #expect(lzo.problems.first?.message.hasPrefix("page frame 0 ") == true)
+        #expect(lying.ranges.map { [$0.physicalStart, $0.length] } == [[0x1000, 0x1000]])
+        #expect(lying.problems.count == 3 && lying.problems.allSatisfy { $0.message.contains(": its lzo data does not decompress to a page (lzo status ") })
+        #expect(lying.problems.first?.message.hasPrefix("page frame 0: ") == true)
         // A header cut short is an error at its byte.
         let (_, third) = (0, try temporaryDirectory())
         defer { try? FileManager.default.removeItem(at: third) }
