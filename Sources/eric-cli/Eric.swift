@@ -11,11 +11,19 @@ struct Eric: ParsableCommand {
             Exit status: 0 success (for scan: nothing found), 1 findings, 2 an error (bad
             input, a command-line mistake), as grep and clamscan do.
             """,
-        subcommands: [Scan.self, Trace.self, Automata.self, SynthCommand.self, RunCommand.self, Listen.self, Baseline.self, Check.self])
+        subcommands: [Scan.self, Trace.self, Automata.self, SynthCommand.self, RunCommand.self, Listen.self, Baseline.self, Check.self, Watch.self])
 
     /// Runs the command; usage errors exit with 2 (not ArgumentParser's 64) so that every
     /// error has the same status.
     static func main() {
+        // A dump is read through a file mapping: a file cut short while it is read (a live
+        // guest's RAM file replaced, a dump truncated by another program) faults on the pages
+        // past its new end. Say so and exit 2 rather than die by the signal.
+        signal(SIGBUS) { _ in
+            let message = "eric: error: a file being read was cut short while eric read it (bus error); nothing was judged from it\n"
+            _ = message.withCString { write(2, $0, strlen($0)) }
+            _exit(2)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

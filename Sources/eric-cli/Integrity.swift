@@ -31,6 +31,14 @@ func describe(_ state: HostState) -> String {
 
 func hexString(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 
+func readState(_ path: String) -> HostState {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        Console.fail("\(path): error: cannot read the state: \((error as NSError).localizedFailureReason ?? "\(error)")", code: 2)
+    }
+    do { return try HostState(json: data) } catch { Console.fail("\(path): error: \(error)", code: 2) }
+}
+
 func writeState(_ state: HostState, to path: String) {
     do { try writeFile([UInt8](state.json()), to: path) } catch { Console.fail("eric: error: \(error)", code: 2) }
 }
@@ -93,14 +101,17 @@ struct Check: ParsableCommand {
     var dump: String
 
     func run() throws {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: baseline)) } catch {
-            Console.fail("\(baseline): error: cannot read the state: \((error as NSError).localizedFailureReason ?? "\(error)")", code: 2)
-        }
-        let then: HostState
-        do { then = try HostState(json: data) } catch { Console.fail("\(baseline): error: \(error)", code: 2) }
+        let then = readState(baseline)
         if update { do { try checkWritable(baseline) } catch { Console.fail("eric: error: \(error)", code: 2) } }
         let now = hostState(of: dump, following: then)
+        let (text, suspicious) = Check.judge(then, now, json: json, dump: dump, baseline: baseline)
+        Console.write(text)
+        if update { writeState(now, to: baseline) }
+        if suspicious { throw ExitCode(1) }
+    }
+
+    /// The verdicts of `now` against `then`, formatted, and whether one is suspicious.
+    static func judge(_ then: HostState, _ now: HostState, json: Bool, dump: String, baseline: String) -> (String, Bool) {
         let verdicts: [Verdict]
         do { verdicts = try IntegrityCheck().verdicts(baseline: then, current: now) } catch {
             Console.fail("\(baseline): error: \(error) (\(dump))", code: 2)
@@ -125,9 +136,7 @@ struct Check: ParsableCommand {
         } else {
             out += "overall: \(overall.rawValue)" + (suspicious.isEmpty ? " (nothing suspicious)" : " (suspicious: \(Set(suspicious.map(\.kind.rawValue)).sorted().joined(separator: ", ")))") + "\n"
         }
-        Console.write(out)
-        if update { writeState(now, to: baseline) }
-        if !suspicious.isEmpty { throw ExitCode(1) }
+        return (out, !suspicious.isEmpty)
     }
 
     struct VerdictLine: Encodable {
@@ -153,5 +162,91 @@ struct Check: ParsableCommand {
         let verdicts: Int
         let dump: String
         let baseline: String
+    }
+}
+
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sweep a live guest's memory file again and again, printing the verdicts as they change.",
+        discussion: """
+            FILE is memory that changes while it is read, as the board reads a host over PCIe: \
+            a QEMU guest started with its RAM in a file (-object \
+            memory-backend-file,id=ram,mem-path=/dev/shm/vm0,size=256M,share=on -machine \
+            memory-backend=ram), or any dump. Every --every, the whole file is swept (each page \
+            read once), and its state judged against the baseline as `eric check` does \
+            (docs/integrity.md); the verdicts are printed at the first sweep and whenever they \
+            change, each time after a line with the sweep's number and time.
+
+            Runs until interrupted, or --count sweeps. Exit status: that of the last sweep's \
+            verdicts (0 nothing suspicious, 1 suspicious), 2 an error.
+
+            Examples:
+              eric baseline /dev/shm/vm0 -o vm0.state
+              eric watch --every 10s --baseline vm0.state /dev/shm/vm0
+            """)
+
+    @Option(help: "Time between the starts of two sweeps: 500ms, 10s, 2m (default 10s).")
+    var every = "10s"
+
+    @Option(help: "Stop after this many sweeps (default: run until interrupted).")
+    var count: Int?
+
+    @Option(help: "The state `eric baseline` wrote.")
+    var baseline: String
+
+    @Flag(help: "Write JSON Lines: a {\"type\": \"sweep\", ...} line, then the verdicts as `eric check --json` writes them.")
+    var json = false
+
+    @Argument(help: "The guest's memory file, or a dump.")
+    var file: String
+
+    func validate() throws {
+        guard Watch.seconds(every) != nil else { throw ValidationError("--every '\(every)' is not a duration (500ms, 10s, 2m)") }
+        if let count, count < 1 { throw ValidationError("--count must be 1 or more") }
+    }
+
+    /// `500ms`, `10s`, `2m` or plain seconds, in seconds (more than 0).
+    static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            return Double(text.dropLast(suffix.count)).map { $0 * scale }.flatMap { $0 > 0 ? $0 : nil }
+        }
+        return Double(text).flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    struct SweepLine: Encodable {
+        let type = "sweep"
+        let sweep: Int
+        let seconds: Double
+        let changed: Bool
+    }
+
+    func run() throws {
+        let then = readState(baseline)
+        let interval = Watch.seconds(every)!
+        let started = Date()
+        var last: String?
+        var suspicious = false
+        var sweep = 0
+        while count.map({ sweep < $0 }) ?? true {
+            sweep += 1
+            let begun = Date()
+            let now = hostState(of: file, following: then)
+            let (text, alarm) = Check.judge(then, now, json: json, dump: file, baseline: baseline)
+            suspicious = alarm
+            let seconds = (begun.timeIntervalSince(started) * 1000).rounded() / 1000
+            if json {
+                Console.write(JSONLine.encode(SweepLine(sweep: sweep, seconds: seconds, changed: text != last)) + (text != last ? text : ""))
+            } else if text != last {
+                Console.write("sweep \(sweep) at \(seconds) s: the verdicts\(last == nil ? "" : " changed")\n" + text)
+            } else {
+                Console.write("sweep \(sweep) at \(seconds) s: as before\n")
+            }
+            last = text
+            if count.map({ sweep >= $0 }) ?? false { break }
+            let rest = interval - Date().timeIntervalSince(begun)
+            if rest > 0 { Thread.sleep(forTimeInterval: rest) }
+        }
+        if suspicious { throw ExitCode(1) }
     }
 }
