@@ -8,7 +8,7 @@ struct Eric: ParsableCommand {
         commandName: "eric",
         abstract: "The ERIC integrity checker's software twin: run MPU automata over memory dumps.",
         discussion: """
-            Exit status: 0 success (for scan: nothing found), 1 findings, 2 an error (bad
+            Exit status: 0 success (for scan: nothing found), 1 findings, 2 an error (bad \
             input, a command-line mistake), as grep and clamscan do.
             """,
         subcommands: [Scan.self, Trace.self, Automata.self, SynthCommand.self, RunCommand.self, Listen.self, Baseline.self, Check.self, Watch.self])
@@ -23,6 +23,11 @@ struct Eric: ParsableCommand {
             let message = "eric: error: a file being read was cut short while eric read it (bus error); nothing was judged from it\n"
             _ = message.withCString { write(2, $0, strlen($0)) }
             _exit(2)
+        }
+        // `eric` alone names no command: the help, and the status of a command-line mistake.
+        if CommandLine.arguments.count == 1 {
+            FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))
+            Foundation.exit(2)
         }
         do {
             var command = try parseAsRoot()

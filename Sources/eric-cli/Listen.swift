@@ -10,11 +10,11 @@ struct Listen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Receive ERIC alerts (docs/protocol.md) over UDP, or read them from a pcap capture, and print them.",
         discussion: """
-            From udp://HOST:PORT it prints each record as it arrives and stops after a scan's
-            summary record (--keep-going: never). From a pcap file it prints every record in it.
-            Automaton and alert names come from the shipped automata, in the order `eric run`
+            From udp://HOST:PORT it prints each record as it arrives and stops after a scan's \
+            summary record (--keep-going: never). From a pcap file it prints every record in it. \
+            Automaton and alert names come from the shipped automata, in the order `eric run` \
             loads them.
-              eric listen udp://127.0.0.1:17746 &
+              eric listen udp://127.0.0.1:17746             (first; then, elsewhere:)
               eric run --alerts udp://127.0.0.1:17746 dump.raw
               eric listen --json alerts.pcap
             """)

@@ -18,21 +18,21 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Boot the ERIC SoC over a memory dump, or run a bare LM32 program; optionally under GDB.",
         discussion: """
-            With a memory dump (raw, LiME or ELF core), the SoC boots its firmware (the built-in
-            firmware/eric.S, or --firmware), which loads the shipped automata into the MPU and
-            checks every page; its console (the UART) goes to standard output. See docs/soc.md.
-            Exit status (from the firmware's summary record): 0 every page checked and no
-            alert, 1 alerts, 3 no alert but some runs faulted, 2 an error (the sweep did not
+            With a memory dump (raw, LiME or ELF core), the SoC boots its firmware (the built-in \
+            firmware/eric.S, or --firmware), which loads the shipped automata into the MPU and \
+            checks every page; its console (the UART) goes to standard output. See docs/soc.md. \
+            Exit status (from the firmware's summary record): 0 every page checked and no \
+            alert, 1 alerts, 3 no alert but some runs faulted, 2 an error (the sweep did not \
             finish, or there was nothing to scan).
               eric run Fixtures/dumps/example.raw
 
-            With an lm32-elf executable, the bare CPU runs it from its entry, RAM from address 0
-            (--ram-size). scall performs newlib system calls as gdb's simulator (lm32-elf-run)
-            does: r8 = 1 exits with status r1, r8 = 5 writes to standard output. The exit status
+            With an lm32-elf executable, the bare CPU runs it from its entry, RAM from address 0 \
+            (--ram-size). scall performs newlib system calls as gdb's simulator (lm32-elf-run) \
+            does: r8 = 1 exits with status r1, r8 = 5 writes to standard output. The exit status \
             of eric is the program's.
 
-            With --gdb, a GDB remote stub listens (QEMU's syntax: tcp::1234 for 127.0.0.1,
-            tcp:0.0.0.0:1234 for every interface); with -S the CPU waits at reset for the
+            With --gdb, a GDB remote stub listens (QEMU's syntax: tcp::1234 for 127.0.0.1, \
+            tcp:0.0.0.0:1234 for every interface); with -S the CPU waits at reset for the \
             debugger, otherwise it runs and a debugger may attach (the CPU stops when it does).
               eric run -S --gdb tcp::1234 firmware.elf
               lm32-elf-gdb firmware.elf -ex 'target remote :1234'

@@ -12,16 +12,16 @@ struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run automata over every page of a memory dump.",
         discussion: """
-            Prints the pages where an automaton raised an alert (physical address,
-            automaton, alert name and value), runs that faulted, and a summary: pages
-            scanned, hits per automaton, MPU instructions and cycles, the device time they
+            Prints the pages where an automaton raised an alert (physical address, \
+            automaton, alert name and value), runs that faulted, and a summary: pages \
+            scanned, hits per automaton, MPU instructions and cycles, the device time they \
             imply at the device's clock (docs/timing.md), and the time and rate here.
 
-            The shipped automata (see `eric automata`) run unless --automata picks some or
+            The shipped automata (see `eric automata`) run unless --automata picks some or \
             none; --automaton adds a file, or replaces the shipped automaton of the same name.
 
-            Exit status: 0 every page checked and nothing found, 1 findings, 2 an error
-            (nothing to scan included), 3 nothing found but not everything was checked
+            Exit status: 0 every page checked and nothing found, 1 findings, 2 an error \
+            (nothing to scan included), 3 nothing found but not everything was checked \
             (some runs faulted, or parts of the dump were unreadable).
 
             Examples:
@@ -44,7 +44,7 @@ struct Scan: ParsableCommand {
     var range: String?
 
     @Option(parsing: .unconditional, help: "Worker threads (default: one per core). Results do not depend on it.")
-    var jobs: Int = 0
+    var jobs: Int?
 
     @Flag(help: "Write JSON Lines: one object per finding (and candidate) or fault, then a summary object.")
     var json = false
@@ -74,11 +74,11 @@ struct Scan: ParsableCommand {
             }
         }
         if automata == "none" && automatonFiles.isEmpty { throw ValidationError("--automata none needs at least one --automaton file") }
-        if jobs < 0 { throw ValidationError("--jobs must be 0 (one per core) or more") }
+        if let jobs, jobs < 0 { throw ValidationError("--jobs must be 0 (one per core) or more") }
         if Engine(rawValue: engine) == nil { throw ValidationError("--engine must be auto, interpreter or compiled, not '\(engine)'") }
         if let range { _ = try Scan.parseRange(range) }
         if soc && range != nil { throw ValidationError("--range does not apply with --soc: the firmware checks every range of the dump") }
-        if soc && jobs != 0 { throw ValidationError("--jobs does not apply with --soc: the device scans one page at a time") }
+        if soc && jobs != nil { throw ValidationError("--jobs does not apply with --soc: the device scans one page at a time") }
     }
 
     /// The shipped automata asked for, then the files (a file replaces the shipped automaton
@@ -121,7 +121,7 @@ struct Scan: ParsableCommand {
         let loaded = selectedAutomata()
         let memory = openDump(dump)
         let model = timing.model
-        let options = ScanOptions(timing: model, window: try range.map(Scan.parseRange), jobs: jobs, engine: Engine(rawValue: engine)!)
+        let options = ScanOptions(timing: model, window: try range.map(Scan.parseRange), jobs: jobs ?? 0, engine: Engine(rawValue: engine)!)
         let scan = CorrelatedScan(automata: loaded, options: options)
         let scanner = scan.scanner
         // Compiles what --engine asks (cached per machine, so the SoC's checker finds it built).
@@ -148,7 +148,7 @@ struct Scan: ParsableCommand {
         let statistics = outcome.statistics
         report(outcome, automata: loaded, model: model, into: &output)
         if json {
-            output.append(JSONLine.summary(statistics, automata: scan.sweepAutomata, timing: model, jobs: jobs, reports: outcome.reports))
+            output.append(JSONLine.summary(statistics, automata: scan.sweepAutomata, timing: model, jobs: jobs ?? 0, reports: outcome.reports, dump: dump, memory: memory))
         } else {
             output.append(summary(statistics, automata: scan.sweepAutomata, timing: model, engines: engines, dump: memory, reports: outcome.reports))
         }
@@ -329,6 +329,10 @@ enum JSONLine {
 
     struct SummaryRecord: Encodable {
         let type = "summary"
+        let dump: String
+        let format: String
+        /// Bytes of the file left out as damaged (the warnings say where).
+        let unreadable_bytes: UInt64
         let pages: UInt64
         let bytes: UInt64
         let skipped_bytes: UInt64
@@ -371,13 +375,13 @@ enum JSONLine {
                            cycle: r.fault.cycle, detail: r.fault.detail, device_cycle: r.deviceCycle))
     }
 
-    static func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, jobs: Int, reports: [Report]) -> String {
+    static func summary(_ s: ScanStatistics, automata: [Automaton], timing: TimingModel, jobs: Int, reports: [Report], dump: String, memory: MappedDump) -> String {
         let records = automata.enumerated().map { index, automaton in
             let a = s.perAutomaton[index]
             return AutomatonRecord(name: automaton.name, runs: a.runs, alerts: a.alerts, faults: a.faults,
                                    instructions: a.instructions, cycles: a.cycles, host_reads: a.hostReads)
         }
-        return encode(SummaryRecord(pages: s.pages, bytes: s.bytes, skipped_bytes: s.skippedBytes, automata: records,
+        return encode(SummaryRecord(dump: dump, format: memory.format.rawValue, unreadable_bytes: memory.unreadableBytes, pages: s.pages, bytes: s.bytes, skipped_bytes: s.skippedBytes, automata: records,
                                     instructions: s.instructions, mpu_cycles: s.mpuCycles, fetch_cycles: s.fetchCycles,
                                     device_cycles: s.deviceCycles, device_seconds: timing.seconds(cycles: s.deviceCycles),
                                     clock_hz: timing.clockHz, timing: timing.name, host_seconds: s.hostSeconds,

@@ -23,9 +23,16 @@ extension Scan {
         return file
     }
 
+    /// The direct scan's summary keys where they mean the same, then the SoC's own.
     struct SoCSummaryRecord: Encodable {
         let type = "summary"
         let soc = true
+        let dump: String
+        let format: String
+        let unreadable_bytes: UInt64
+        let bytes: UInt64
+        let timing: String
+        let clock_hz: Double
         let pages: UInt64
         let skipped_bytes: UInt64
         let runs: UInt32
@@ -119,7 +126,8 @@ extension Scan {
         let sweepAutomataCycles = summary.mpuCycles &- soc.checker.totalFetchCycles &- statistics.followUpCycles
         let sweepRuns = UInt64(summary.runs) &- statistics.followUpRuns
         if json {
-            output.append(JSONLine.encode(SoCSummaryRecord(pages: summary.page, skipped_bytes: skippedBytes, runs: UInt32(clamping: sweepRuns), alerts: summary.value, faults: summary.faults,
+            output.append(JSONLine.encode(SoCSummaryRecord(dump: dump, format: memory.format.rawValue, unreadable_bytes: memory.unreadableBytes,
+                                                           bytes: summary.page &* 4096, timing: model.name, clock_hz: model.clockHz, pages: summary.page, skipped_bytes: skippedBytes, runs: UInt32(clamping: sweepRuns), alerts: summary.value, faults: summary.faults,
                                                            mpu_cycles: sweepAutomataCycles, fetch_cycles: sweepFetches, lm32_cycles: soc.cpu.cycles, lm32_instructions: soc.cpu.instructions,
                                                            lm32_idle_cycles: soc.idleCycles, follow_up_runs: statistics.followUpRuns,
                                                            follow_up_fetch_cycles: statistics.followUpFetchCycles, follow_up_cycles: statistics.followUpCycles,

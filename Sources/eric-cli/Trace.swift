@@ -9,8 +9,8 @@ struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one automaton over one page and show every step.",
         discussion: """
-            Prints each executed instruction with the cycle count before it, its pc and
-            disassembly, the registers it changed, the host-memory words it read, the jumps
+            Prints each executed instruction with the cycle count before it, its pc and \
+            disassembly, the registers it changed, the host-memory words it read, the jumps \
             it took and the alerts it raised; then how the run ended and what it cost.
 
             Example: eric trace --automaton automata/ept-identity.s --page 0x200000 dump.raw

@@ -10,14 +10,14 @@ struct LM32As: ParsableCommand {
         commandName: "lm32as",
         abstract: "Assemble LM32 firmware (GNU as syntax for lm32-elf) into an ELF executable or a flat image.",
         discussion: """
-            Sections are placed at fixed addresses (no link step): .text at --text-address
-            (default 0), .data and .bss after it unless given. The entry point is _start, or the
+            Sections are placed at fixed addresses (no link step): .text at --text-address \
+            (default 0), .data and .bss after it unless given. The entry point is _start, or the \
             start of .text. See docs/lm32.md, "Assembler".
 
             Examples:
-              lm32as firmware/boot.S -o boot.elf
-              lm32as --format binary --text-address 0x860000 boot.S -o boot.bin
-              lm32as -l -D DEBUG=1 boot.S
+              lm32as firmware/eric.S -o eric.elf
+              lm32as --format binary --text-address 0x860000 firmware/eric.S -o eric.bin
+              lm32as -l -D DEBUG=1 firmware/eric.S
 
             Exit status: 0 on success, 1 when the input has errors (each printed as file:line:col: error: message), 64 for a command-line mistake.
             """)

@@ -1,8 +1,8 @@
 import LM32ISA
 import Testing
 
-/// The words and objdump texts of ../shared/reference/lm32.md section 4.3 (gas 2.40 and the
-/// lm32 objdump built from Debian's sources), decoded and printed by the table.
+/// Words GNU as 2.40 assembles for lm32 and the text the lm32 objdump (both built from Debian's
+/// binutils sources) prints for each, decoded and printed by the table.
 @Suite struct SheetExamplesTests {
     @Test(arguments: [
         (UInt32(0xb422_1800), "add r3,r1,r2"), (0x3401_ffff, "mvi r1,-1"), (0x7804_1234, "mvhi r4,0x1234"),

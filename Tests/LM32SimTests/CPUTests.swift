@@ -141,7 +141,7 @@ func ri(_ op: UInt8, _ x: UInt8, _ y: UInt8, _ imm: UInt16) -> UInt32 { LM32Inst
 
     @Test func scallSavesItsOwnAddress() throws {
         let cpu = try machine([0x3400_0000, 0x3400_0000, 0xac00_0007])
-        cpu.run(budget: 3)
+        _ = cpu.run(budget: 3)
         #expect(cpu.lastException == .systemCall)
         #expect(cpu.registers[30] == 8)
         #expect(cpu.pc == 0x1000 + 7 * 32)

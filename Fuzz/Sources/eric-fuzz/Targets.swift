@@ -42,7 +42,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote", "soc", "host-state"]
-nonisolated(unsafe) let target = getenv("ERIC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
+let target = getenv("ERIC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
 
 /// MPU assembly: assemble; what assembles must disassemble and reassemble to the same image.
 func fuzzMPUAssembler(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -131,7 +131,7 @@ let shipped: [Automaton] = ShippedAutomata.sources.map { file, source in
     Automaton(image: MPUAssembler.assemble(source: source, name: file).image!, name: String(file.dropLast(2)))
 }
 nonisolated(unsafe) let scan = CorrelatedScan(automata: shipped, options: ScanOptions(jobs: 1, engine: .interpreter))
-nonisolated(unsafe) let engines = try! scan.scanner.prepare()
+let engines = try! scan.scanner.prepare()
 
 /// pcap captures, through libpcap, then each frame as an alert record.
 func fuzzCapture(_ bytes: UnsafeBufferPointer<UInt8>) {
