@@ -9,6 +9,7 @@ command -v cc >/dev/null 2>&1 || packages+=(gcc)                # builds the com
 [ -e /usr/include/snappy-c.h ] || packages+=(libsnappy-dev)      # snappy
 [ -e /usr/include/zstd.h ] || packages+=(libzstd-dev)            # and zstd pages
 command -v tshark >/dev/null 2>&1 || packages+=(tshark)          # independent check of the captures in tests
+[ -x /usr/sbin/rsyslogd ] || packages+=(rsyslog)               # a real collector for eric listen --syslog in tests
 if [ ${#packages[@]} -gt 0 ]; then
     echo "installing: ${packages[*]}" >&2
     apt-get update -qq

@@ -28,7 +28,17 @@ struct Listen: ParsableCommand {
     @Flag(help: "Over UDP, keep listening after a summary record.")
     var keepGoing = false
 
+    @Option(help: ArgumentHelp("Also forward every record to a syslog collector (RFC 5424; rsyslog, syslog-ng): udp://HOST:PORT or tcp://HOST:PORT.", valueName: "url"))
+    var syslog: String?
+
     func run() throws {
+        var sink: SyslogSink?
+        if let syslog {
+            do { sink = try SyslogSink(url: syslog) } catch { Console.fail("eric: error: --syslog \(error)", code: 2) }
+        }
+        defer {
+            if let sink, sink.failures > 0 { Console.error("eric: warning: \(sink.failures) records could not be sent to \(syslog ?? "")") }
+        }
         // Records name automata by the checker's slot: the shipped ones in the order eric installs them.
         let automata = SoC.slotOrder(shippedAutomata())
         if source.hasPrefix("udp://") {
@@ -42,6 +52,7 @@ struct Listen: ParsableCommand {
                 do {
                     let record = try AlertRecord(payload: datagram)
                     Console.write(line(record, automata))
+                    sink.map { forward(record, automata, to: $0) }
                     if record.kind == .summary && !keepGoing { return }
                 } catch {
                     Console.error("eric: warning: a datagram of \(datagram.count) bytes is not an ERIC record: \(error)")
@@ -53,7 +64,9 @@ struct Listen: ParsableCommand {
             var out = ""
             for (index, frame) in capture.frames.enumerated() {
                 do {
-                    out += line(try AlertRecord(payload: UDPFrame(frame: frame.frame).payload), automata)
+                    let record = try AlertRecord(payload: UDPFrame(frame: frame.frame).payload)
+                    out += line(record, automata)
+                    sink.map { forward(record, automata, to: $0) }
                 } catch {
                     Console.error("\(source): warning: frame \(index + 1) is not an ERIC record: \(error)")
                 }
@@ -64,7 +77,9 @@ struct Listen: ParsableCommand {
         }
     }
 
-    func line(_ record: AlertRecord, _ automata: [Automaton]) -> String {
+    func line(_ record: AlertRecord, _ automata: [Automaton]) -> String { Self.line(record, automata, json: json) }
+
+    static func line(_ record: AlertRecord, _ automata: [Automaton], json: Bool) -> String {
         let automaton = Int(record.automaton) < automata.count ? automata[Int(record.automaton)] : nil
         let alerts = automaton?.metadata.alerts ?? []
         let name = Int(record.nameID) < alerts.count ? alerts[Int(record.nameID)].name : nil
@@ -94,6 +109,23 @@ struct Listen: ParsableCommand {
             return "alert #\(record.sequence): page \(hex(record.page)) \(what) \(name ?? "unnamed") (\(hex(record.value, 2))) at MPU cycle \(record.mpuCycles)"
                 + (record.origin == nil ? " (origin \(record.runs))" : "") + "\n"
         }
+    }
+
+    /// A record as a syslog message: an alert a warning (a follow-up run without one,
+    /// informational), a summary informational; its fields as structured data, the text as
+    /// `eric listen` prints it.
+    func forward(_ record: AlertRecord, _ automata: [Automaton], to sink: SyslogSink) {
+        let text = Self.line(record, automata, json: false).trimmingCharacters(in: .newlines)
+        var data = [("device", String(record.deviceID)), ("sequence", String(record.sequence))]
+        if record.kind == .alert {
+            let automaton = Int(record.automaton) < automata.count ? automata[Int(record.automaton)].name : String(record.automaton)
+            data += [("automaton", automaton), ("page", "0x" + String(record.page, radix: 16)), ("value", "0x" + String(record.value, radix: 16)),
+                     ("origin", Self.originName(record))]
+        } else {
+            data += [("alerts", String(record.value)), ("pages", String(record.page)), ("runs", String(record.runs)), ("faults", String(record.faults))]
+        }
+        sink.send(severity: record.kind == .alert && record.origin != .followUpRun ? 4 : 6,
+                  messageID: record.kind == .alert ? "alert" : "summary", data: data, text: text)
     }
 
     /// "sweep", "follow-up" (an alert of a follow-up run), "follow-up-run" (a run with none).
