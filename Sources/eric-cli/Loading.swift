@@ -31,8 +31,10 @@ func parseDefinitions(_ texts: [String]) -> [Definition] {
 
 /// A file, or the name of a shipped automaton when no such file exists.
 func loadAutomatonOrShipped(_ argument: String, definitions: [Definition]) -> Automaton {
-    if !SourceProvider.fileSystem.exists(argument), let shipped = shippedAutomata(definitions: definitions).first(where: { $0.name == argument }) {
-        return shipped
+    if !SourceProvider.fileSystem.exists(argument) {
+        let shipped = shippedAutomata(definitions: definitions)
+        if let automaton = shipped.first(where: { $0.name == argument }) { return automaton }
+        Console.fail("\(argument): error: no such file, nor a shipped automaton of that name (shipped: \(shipped.map(\.name).joined(separator: ", ")))", code: 2)
     }
     return loadAutomaton(argument, definitions: definitions)
 }

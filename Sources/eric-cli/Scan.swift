@@ -34,7 +34,7 @@ struct Scan: ParsableCommand {
     @Option(help: ArgumentHelp("Shipped automata to run, comma-separated (default: all; 'none' for only --automaton files).", valueName: "names"))
     var automata: String?
 
-    @Option(name: .customLong("automaton"), help: ArgumentHelp("An automaton file to run too: an image (.mpu) or MPU assembly source. Repeat for several.", valueName: "file"))
+    @Option(name: .customLong("automaton"), help: ArgumentHelp("An automaton file to run too: an image (.mpu) or MPU assembly source (or, when no such file exists, a shipped automaton's name, as eric trace takes it). Repeat for several.", valueName: "file"))
     var automatonFiles: [String] = []
 
     @Option(name: .customShort("D"), help: ArgumentHelp("Define a constant for the automata's sources (e.g. -D EXTRA_REVISION=0x4).", valueName: "name[=value]"))
@@ -88,7 +88,7 @@ struct Scan: ParsableCommand {
         let names = automata.map { $0 == "none" ? [] : $0.split(separator: ",").map(String.init) }
         var selected = shippedAutomata(definitions: defined).filter { names?.contains($0.name) ?? true }
         for file in automatonFiles {
-            let automaton = loadAutomaton(file, definitions: defined)
+            let automaton = loadAutomatonOrShipped(file, definitions: defined)
             if let index = selected.firstIndex(where: { $0.name == automaton.name }) {
                 selected[index] = automaton
             } else {

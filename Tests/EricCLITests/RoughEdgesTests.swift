@@ -52,4 +52,17 @@ import TestSupport
             #expect(direct[key] as? Int == board[key] as? Int, "\(key): \(direct[key] ?? "-") vs \(board[key] ?? "-")")
         }
     }
+
+    /// `--automaton NAME` means the same to scan and trace: a file, else a shipped automaton;
+    /// neither is one located line listing the shipped names.
+    @Test func automatonNamesMeanTheSameEverywhere() throws {
+        let scan = try Run("eric", ["scan", "--automata", "none", "--automaton", "idt", "Fixtures/dumps/example.raw"])
+        #expect(scan.status == 1 && scan.stdout.contains("0x0000000000008000  idt"), "\(scan.stdout)\(scan.stderr)")
+        let message = "nosuch: error: no such file, nor a shipped automaton of that name (shipped: ept-identity, ept, idt, pml4, vmcs-generic, vmcs, x86-walk)\n"
+        for arguments in [["scan", "--automaton", "nosuch", "Fixtures/dumps/example.raw"],
+                          ["trace", "--automaton", "nosuch", "--page", "0x8000", "Fixtures/dumps/example.raw"]] {
+            let run = try Run("eric", arguments)
+            #expect(run.status == 2 && run.stderr == message, "\(arguments): \(run.stderr)")
+        }
+    }
 }
