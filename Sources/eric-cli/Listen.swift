@@ -84,17 +84,13 @@ struct Listen: ParsableCommand {
         let alerts = automaton?.metadata.alerts ?? []
         let name = Int(record.nameID) < alerts.count ? alerts[Int(record.nameID)].name : nil
         if json {
-            var fields = ["\"type\":\"\(record.kind == .alert ? "alert" : "summary")\"", "\"sequence\":\(record.sequence)", "\"device\":\(record.deviceID)",
-                          "\"device_cycles\":\(record.time)"]
-            if record.kind == .alert {
-                fields += ["\"automaton\":\"\(automaton?.name ?? String(record.automaton))\"", "\"value\":\(record.value)", "\"page\":\(record.page)",
-                           "\"mpu_cycle\":\(record.mpuCycles)", "\"origin\":\"\(Self.originName(record))\""]
-                if let name { fields.append("\"name\":\"\(name)\"") }
-            } else {
-                fields += ["\"alerts\":\(record.value)", "\"pages\":\(record.page)", "\"runs\":\(record.runs)", "\"faults\":\(record.faults)",
-                           "\"mpu_cycles\":\(record.mpuCycles)"]
-            }
-            return "{" + fields.joined(separator: ",") + "}\n"
+            let alert = record.kind == .alert
+            return JSONLine.encode(RecordLine(type: alert ? "alert" : "summary", sequence: record.sequence, device: record.deviceID, device_cycles: record.time,
+                                              automaton: alert ? automaton?.name ?? String(record.automaton) : nil, name: alert ? name : nil,
+                                              value: alert ? record.value : nil, page: alert ? record.page : nil, mpu_cycle: alert ? record.mpuCycles : nil,
+                                              origin: alert ? Self.originName(record) : nil,
+                                              alerts: alert ? nil : record.value, pages: alert ? nil : record.page, runs: alert ? nil : record.runs,
+                                              faults: alert ? nil : record.faults, mpu_cycles: alert ? nil : record.mpuCycles))
         }
         if record.kind == .summary {
             return "summary #\(record.sequence): \(record.value) alerts, \(record.page) pages, \(record.runs) runs, \(record.faults) faults, \(record.mpuCycles) MPU cycles\n"
@@ -109,6 +105,25 @@ struct Listen: ParsableCommand {
             return "alert #\(record.sequence): page \(hex(record.page)) \(what) \(name ?? "unnamed") (\(hex(record.value, 2))) at MPU cycle \(record.mpuCycles)"
                 + (record.origin == nil ? " (origin \(record.runs))" : "") + "\n"
         }
+    }
+
+    /// One record in `--json`: an alert's fields, or a summary's.
+    struct RecordLine: Encodable {
+        let type: String
+        let sequence: UInt32
+        let device: UInt16
+        let device_cycles: UInt64
+        let automaton: String?
+        let name: String?
+        let value: UInt64?
+        let page: UInt64?
+        let mpu_cycle: UInt64?
+        let origin: String?
+        let alerts: UInt64?
+        let pages: UInt64?
+        let runs: UInt32?
+        let faults: UInt32?
+        let mpu_cycles: UInt64?
     }
 
     /// A record as a syslog message: an alert a warning (a follow-up run without one,
