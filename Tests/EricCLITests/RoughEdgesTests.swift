@@ -65,4 +65,17 @@ import TestSupport
             #expect(run.status == 2 && run.stderr == message, "\(arguments): \(run.stderr)")
         }
     }
+
+    /// On a terminal the progress bar is cleared before the findings are printed, so no line
+    /// starts with the bar's text (the scan prints its reports after the sweep).
+    @Test func theProgressBarIsClearedBeforeTheFindings() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+        let eric = Run.binaries.appendingPathComponent("eric").path
+        let run = try Run("/usr/bin/script", ["-qc", "\(eric) scan Fixtures/dumps/example.raw", "/dev/null"])
+        let output = run.stdout.replacingOccurrences(of: "\r\n", with: "\n")
+        #expect(output.contains("] 100%"), "no progress bar drawn: \(output.prefix(200))")
+        let afterClear = try #require(output.components(separatedBy: "\r\u{1b}[K").last)
+        #expect(afterClear.hasPrefix("physical address    automaton"), "\(afterClear.prefix(120))")
+        #expect(!afterClear.contains("% "), "the bar's text after the clear")
+    }
 }
