@@ -287,7 +287,14 @@ struct Assembly {
             } else if let bad = immediateIndices.first(where: { _ in true }) {
                 location = line.location(operandTokens[bad])
             }
-            let kind = operands.isEmpty ? "no operands" : "\(operands.count) operand\(operands.count == 1 ? "" : "s")"
+            var kind = operands.isEmpty ? "no operands" : "\(operands.count) operand\(operands.count == 1 ? "" : "s")"
+            // The right count with an immediate where a register goes: say which, and for a
+            // jump target how to get its address into a register.
+            if let form = spec.registerForm, operands.count == form.count, let bad = immediateIndices.first {
+                let role = form[bad].name
+                kind = "an immediate as operand \(bad + 1) (\(role)), which must be a register"
+                    + (role.contains("target") ? "; load the address first (loadw rN, $label)" : "")
+            }
             let registerOnly = impliedFormat == .registers && !immediateIndices.isEmpty
                 ? " ('\(written)' copies a register; use load\(size.suffix) to load an immediate)" : ""
             sink.error("wrong operands for '\(written)': expected \(forms); found \(kind)\(registerOnly)", at: location, line: line.text)

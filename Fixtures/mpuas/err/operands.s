@@ -6,8 +6,9 @@ start:
     loadw r2                        // error@13: wrong operands for 'loadw': expected 'movw destination, source' or 'loadw destination, $value'; found 1 operand
     addq r1, r2                     // error: wrong operands for 'addq': expected 'addq destination, left, right' or 'addq accumulator, $addend'; found 2 operands
     hammq r10, r4, r5, r6, r7       // error@28: wrong operands for 'hammq': expected 'hammq destination, left, right, bit select'; found 5 operands
-    mov r1, $3                      // error: wrong operands for 'mov': expected 'movq destination, source'; found 2 operands ('mov' copies a register; use loadq to load an immediate)
-    equw r1, $2, r3                 // error: wrong operands for 'equw': expected 'equw left, right, target'; found 3 operands
+    mov r1, $3                      // error: wrong operands for 'mov': expected 'movq destination, source'; found an immediate as operand 2 (source), which must be a register ('mov' copies a register; use loadq to load an immediate)
+    equw r1, $2, r3                 // error: wrong operands for 'equw': expected 'equw left, right, target'; found an immediate as operand 2 (right), which must be a register
+    equw r1, r2, $0x40              // error: wrong operands for 'equw': expected 'equw left, right, target'; found an immediate as operand 3 (target), which must be a register; load the address first (loadw rN, $label)
     intb r1, $2                     // error: wrong operands for 'intb': expected 'intb value' or 'intb $value'; found 2 operands
     loadw r1, 5                     // error@15: immediate operands are written with '$' (as in $0x1000)
     jmpw start                      // error@10: expected a register (r0-r15) or an immediate ($...), found 'start'; write '$start' for its value
