@@ -113,3 +113,12 @@ let package = Package(
         .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "lm32as", "MPUISA", "TestSupport", "Capture", "AlertProtocol"]),
     ]
 )
+
+// Release builds link the Swift runtime and Foundation statically (as `--static-swift-stdlib`
+// does): loading them as shared libraries took 5 ms of every command, a twentieth of a whole
+// `eric scan` of a 512 MiB dump (docs/performance.md). Debug builds and tests keep them shared.
+for target in package.targets where target.type != .test && target.type != .system {
+    let release = BuildSettingCondition.when(configuration: .release)
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-static-stdlib"], release)]
+    target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(["-static-stdlib"], release)]
+}

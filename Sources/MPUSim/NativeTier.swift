@@ -36,7 +36,11 @@ public struct NativeCompileError: Error, Sendable, CustomStringConvertible {
 enum NativeTier {
     static let version = "1"
 
-    static var compiler: String { ProcessInfo.processInfo.environment["CC"] ?? "cc" }
+    /// One variable of the environment (getenv: ProcessInfo's dictionary costs more than a
+    /// small scan's page checks to build).
+    static func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+
+    static let compiler: String = environment("CC") ?? "cc"
 
     static var flags: [String] {
         var flags = ["-O2", "-shared", "-fPIC", "-w"]
@@ -47,10 +51,9 @@ enum NativeTier {
     }
 
     static var cacheDirectory: String {
-        let environment = ProcessInfo.processInfo.environment
-        if let directory = environment["ERIC_CACHE_DIR"] { return directory + "/native" }
-        if let xdg = environment["XDG_CACHE_HOME"] { return xdg + "/eric/native" }
-        if let home = environment["HOME"] { return home + "/.cache/eric/native" }
+        if let directory = environment("ERIC_CACHE_DIR") { return directory + "/native" }
+        if let xdg = environment("XDG_CACHE_HOME") { return xdg + "/eric/native" }
+        if let home = environment("HOME") { return home + "/.cache/eric/native" }
         return NSTemporaryDirectory() + "eric-\(getuid())/native"
     }
 

@@ -45,6 +45,7 @@ func writeState(_ state: HostState, to path: String) {
 
 struct Baseline: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "baseline",
         abstract: "Record the integrity state of a host from a dump of its memory.",
         discussion: """
             Scans the dump with the shipped automata and records what `eric check` compares \
@@ -73,6 +74,7 @@ struct Baseline: ParsableCommand {
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Judge a host against its baseline: modified, disabled, relocated, new...",
         discussion: """
             Prints one verdict for the hypervisor and one per VM, each with its evidence, then \
@@ -167,6 +169,7 @@ struct Check: ParsableCommand {
 
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "watch",
         abstract: "Sweep a live guest's memory file again and again, printing the verdicts as they change.",
         discussion: """
             FILE is memory that changes while it is read, as the board reads a host over PCIe: \

@@ -8,6 +8,7 @@ import MPUSim
 
 struct Listen: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "listen",
         abstract: "Receive ERIC alerts (docs/protocol.md) over UDP, or read them from a pcap capture, and print them.",
         discussion: """
             From udp://HOST:PORT it prints each record as it arrives and stops after a scan's \

@@ -1,13 +1,28 @@
 import AsmKit
 import CLISupport
 import Dumps
+import Foundation
 import MPUAsm
 import MPUISA
 import MPUSim
 import ShippedAutomata
 
-/// The automata built into `eric`, assembled with `definitions` (as `-D` gives them).
+/// The automata built into `eric`: the images mpuas made of them when the package was built
+/// (scripts/embed-automata.py; a test checks they are what the sources assemble to), or, with
+/// `definitions` (as `-D` gives them), the sources assembled again.
 func shippedAutomata(definitions: [Definition] = []) -> [Automaton] {
+    guard definitions.isEmpty else { return assembledShippedAutomata(definitions: definitions) }
+    return ShippedAutomata.images.map { file, base64 in
+        let name = String(file.dropLast(2))
+        guard let data = Data(base64Encoded: base64), let image = try? MPUImage(parsing: [UInt8](data)) else {
+            Console.fail("eric: error: the shipped automaton '\(name)' has a damaged image: run scripts/embed-automata.py", code: 2)
+        }
+        return Automaton(image: image, name: name)
+    }
+}
+
+/// The shipped automata assembled from their sources with `definitions`.
+func assembledShippedAutomata(definitions: [Definition]) -> [Automaton] {
     ShippedAutomata.sources.map { file, source in
         let name = String(file.dropLast(2))
         let result = MPUAssembler.assemble(source: source, name: "<shipped>/" + file, options: AssemblerOptions(definitions: definitions))

@@ -10,6 +10,7 @@ import Correlation
 
 struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "scan",
         abstract: "Run automata over every page of a memory dump.",
         discussion: """
             Prints the pages where an automaton raised an alert (physical address, \
@@ -86,7 +87,8 @@ struct Scan: ParsableCommand {
     func selectedAutomata() -> [Automaton] {
         let defined = parseDefinitions(definitions)
         let names = automata.map { $0 == "none" ? [] : $0.split(separator: ",").map(String.init) }
-        var selected = shippedAutomata(definitions: defined).filter { names?.contains($0.name) ?? true }
+        let shipped = shippedAutomata(definitions: defined)
+        var selected = shipped.filter { names?.contains($0.name) ?? true }
         for file in automatonFiles {
             let automaton = loadAutomatonOrShipped(file, definitions: defined)
             if let index = selected.firstIndex(where: { $0.name == automaton.name }) {
@@ -96,7 +98,6 @@ struct Scan: ParsableCommand {
             }
         }
         // The follow-up automata the selected ones ask for (x86-walk for pml4) come along.
-        let shipped = shippedAutomata(definitions: defined)
         var index = 0
         while index < selected.count {
             for follow in selected[index].metadata.follows where !selected.contains(where: { $0.name == follow.automaton }) {

@@ -7,6 +7,7 @@ import MPUSim
 
 struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "trace",
         abstract: "Run one automaton over one page and show every step.",
         discussion: """
             Prints each executed instruction with the cycle count before it, its pc and \

@@ -89,4 +89,15 @@ func expected(_ dump: SynthDump) -> Set<String> {
         let firmware = try String(contentsOf: packageRoot.appendingPathComponent("firmware/eric.S"), encoding: .utf8)
         #expect(ShippedFirmware.source == firmware, "firmware/eric.S changed: run scripts/embed-automata.py")
     }
+
+    /// `eric` runs the images without assembling the sources: each must be, byte for byte,
+    /// what today's assembler makes of today's source.
+    @Test func embeddedImagesAreTheSourcesAssembled() throws {
+        #expect(ShippedAutomata.images.map(\.file) == ShippedAutomata.sources.map(\.file), "run scripts/embed-automata.py")
+        for ((file, base64), (_, source)) in zip(ShippedAutomata.images, ShippedAutomata.sources) {
+            let assembled = try #require(MPUAssembler.assemble(source: source, name: file).image, "\(file) does not assemble")
+            let embedded = try #require(Data(base64Encoded: base64), "\(file): not base64")
+            #expect([UInt8](embedded) == assembled.serialized(), "\(file): the embedded image is not what the source assembles to: run scripts/embed-automata.py")
+        }
+    }
 }
