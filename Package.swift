@@ -18,10 +18,12 @@ let package = Package(
         .library(name: "MPUSim", targets: ["MPUSim"]),
         // Every parser of outside input, for the fuzz targets (Fuzz/, a package of its own).
         .library(name: "ERICParsers", targets: ["HostMemory", "AsmKit", "MPUISA", "MPUAsm", "MPUSim", "LM32Asm", "LM32Sim", "ELF32", "Dumps",
-                                                "Correlation", "Integrity", "ShippedAutomata", "Capture", "AlertProtocol", "GDBRemote", "EricSoC"]),
+                                                "Correlation", "Integrity", "ShippedAutomata", "Capture", "AlertProtocol", "GDBRemote", "EricSoC",
+                                                "Sealing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Assembler front end shared by the MPU and (later) LM32 assemblers:
@@ -54,7 +56,10 @@ let package = Package(
         // The alert records and the UDP frames that carry them (docs/protocol.md).
         .target(name: "AlertProtocol"),
         // The ERIC system-on-chip: devices on the LM32's bus (docs/soc.md).
-        .target(name: "EricSoC", dependencies: ["LM32Sim", "MPUISA", "MPUSim", "Correlation", "ELF32", "CPrefetch"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // Device keys, sealed automata bundles and authenticated records (docs/security.md).
+        .target(name: "Sealing", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "EricSoC", dependencies: ["LM32Sim", "MPUISA", "MPUSim", "Correlation", "ELF32", "CPrefetch", "Sealing",
+                                                .product(name: "Crypto", package: "swift-crypto")], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "LM32Asm", dependencies: ["AsmKit", "LM32ISA", "ELF32"]),
         // The GDB remote serial protocol: packets, commands, TCP; and the LM32 as its target.
         .target(name: "GDBRemote", dependencies: ["LM32Sim", "Sockets"]),
@@ -93,12 +98,13 @@ let package = Package(
             name: "eric",
             dependencies: [
                 "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport", "Correlation", "Integrity",
-                "ELF32", "LM32Sim", "GDBRemote", "EricSoC", "LM32Asm", "Capture", "AlertProtocol",
+                "ELF32", "LM32Sim", "GDBRemote", "EricSoC", "LM32Asm", "Capture", "AlertProtocol", "Sealing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/eric-cli"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IntegrityTests", dependencies: ["Integrity"]),
+        .testTarget(name: "SealingTests", dependencies: ["Sealing", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "AsmKitTests", dependencies: ["AsmKit"]),
         .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),
@@ -108,9 +114,9 @@ let package = Package(
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport", "Synth"]),
         .testTarget(name: "LM32AsmTests", dependencies: ["LM32Asm", "LM32ISA", "LM32Sim", "ELF32", "TestSupport", "lm32as"]),
-        .testTarget(name: "EricSoCTests", dependencies: ["EricSoC", "LM32Sim", "MPUISA", "MPUSim", "MPUAsm", "LM32Asm", "ELF32", "ShippedAutomata", "TestSupport", "AlertProtocol"]),
+        .testTarget(name: "EricSoCTests", dependencies: ["EricSoC", "Sealing", "LM32Sim", "MPUISA", "MPUSim", "MPUAsm", "LM32Asm", "ELF32", "ShippedAutomata", "TestSupport", "AlertProtocol"]),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "LM32Sim", "ELF32", "TestSupport", "eric"]),
-        .testTarget(name: "EricCLITests", dependencies: ["eric", "mpuas", "lm32as", "MPUISA", "TestSupport", "Capture", "AlertProtocol"]),
+        .testTarget(name: "EricCLITests", dependencies: ["eric", "Sealing", "EricSoC", "mpuas", "lm32as", "MPUISA", "TestSupport", "Capture", "AlertProtocol"]),
     ]
 )
 

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-20}; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(mpuas mpu-image lm32as lm32-elf dump pcap alert-record gdb-remote soc host-state)
+[ ${#targets[@]} -gt 0 ] || targets=(mpuas mpu-image lm32as lm32-elf dump pcap alert-record gdb-remote soc host-state sealed)
 # The coverage flags explicitly: SwiftPM hands -sanitize=fuzzer to the frontend, which then
 # instruments nothing for coverage (seen with Swift 6.3.1), and libFuzzer would fuzz blind.
 # FUZZ_BUILD: another build folder, so that a second campaign never rebuilds the binary a

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/release
 out=Fuzz/corpus
-rm -rf "$out"; mkdir -p "$out"/{mpuas,mpu-image,lm32as,lm32-elf,dump,pcap,alert-record,gdb-remote,soc}
+rm -rf "$out"; mkdir -p "$out"/{mpuas,mpu-image,lm32as,lm32-elf,dump,pcap,alert-record,gdb-remote,soc,sealed}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 n=0
 # The assemblers' seeds are the project's sources and reproducers themselves (run.sh adds
@@ -25,4 +25,9 @@ cp "$work/example.pcap" Fixtures/bad-inputs/*.pcap "$out/pcap/"
 python3 Fuzz/seed-frames.py "$work/example.pcap" "$out/alert-record"
 python3 Fuzz/seed-gdb.py "$out/gdb-remote"
 python3 Fuzz/seed-rom.py "$out/lm32-elf/eric-firmware.elf" "$out/soc/firmware.rom"
+# Sealed: a key file (the fuzz target's key, bytes 0-31) and the shipped automata sealed for it,
+# which the target's checker installs whole.
+printf '# the fuzz target key\neric-device-key 1\n%s\n' "$(python3 -c 'print(bytes(range(32)).hex())')" > "$out/sealed/fuzz.key"
+"$bin/eric" seal --key "$out/sealed/fuzz.key" --version 1 -o "$out/sealed/shipped.bundle" 2>/dev/null
+"$bin/eric" seal --key "$out/sealed/fuzz.key" --version 2 idt -o "$out/sealed/idt.bundle" 2>/dev/null
 find "$out" -type f | wc -l

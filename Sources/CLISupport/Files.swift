@@ -30,7 +30,8 @@ public final class OutputFile {
     let descriptor: Int32
     let ownsDescriptor: Bool
 
-    public init(_ path: String) throws(FileFailure) {
+    /// `mode`: the permissions of a file created (0o600 for a secret: nobody else may read it).
+    public init(_ path: String, mode: mode_t = 0o644) throws(FileFailure) {
         self.path = path
         if path == "-" {
             descriptor = STDOUT_FILENO
@@ -39,7 +40,7 @@ public final class OutputFile {
         }
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { throw FileFailure(path: path, reason: explain(EISDIR, path: path)) }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileFailure(path: path, reason: explain(errno, path: path)) }
         descriptor = fd
         ownsDescriptor = true
@@ -62,13 +63,13 @@ public final class OutputFile {
 
 /// Writes a whole file at once: into a temporary file beside it, then renamed over it, so
 /// that a reader never sees half of it. "-" is standard output.
-public func writeFile(_ bytes: [UInt8], to path: String) throws(FileFailure) {
+public func writeFile(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileFailure) {
     if path == "-" { return try OutputFile(path).write(bytes) }
     var info = stat()
     if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { throw FileFailure(path: path, reason: explain(EISDIR, path: path)) }
     let temporary = path + ".tmp-\(getpid())"
     do {
-        let file = try OutputFile(temporary)
+        let file = try OutputFile(temporary, mode: mode)
         try file.write(bytes)
     } catch {
         unlink(temporary)

@@ -2,6 +2,7 @@ import Correlation
 import LM32Sim
 import MPUISA
 import MPUSim
+import Sealing
 
 /// The checker: the MPU as the LM32 firmware drives it (docs/soc.md, "Checker"). The firmware
 /// loads automata into the MPU's 64 KiB program memory, lists them (or chooses one by BASE,
@@ -40,7 +41,9 @@ public final class Checker: BusDevice {
         public var length: UInt32 = 0
     }
 
-    public private(set) var program = [UInt8](repeating: 0, count: Checker.programBytes)
+    public internal(set) var program = [UInt8](repeating: 0, count: Checker.programBytes)
+    /// The device key, the bundle buffer and the sealed set in place (SealedPrograms.swift).
+    var sealing = SealingState()
     /// Automata decoded from program memory and ready to run, by slot and host access mode;
     /// emptied when program memory is written.
     var runners: [RunnerKey: PageRunner] = [:]
@@ -60,8 +63,8 @@ public final class Checker: BusDevice {
     /// count from BASE, so automata assembled at 0 run anywhere.
     public private(set) var single = Slot()
     /// The automata of a START_LIST, run in this order on the page.
-    public private(set) var list = [Slot](repeating: Slot(), count: Checker.listCapacity)
-    public private(set) var listCount: UInt32 = 0
+    public internal(set) var list = [Slot](repeating: Slot(), count: Checker.listCapacity)
+    public internal(set) var listCount: UInt32 = 0
     var listSelect: UInt32 = 0
     public private(set) var programAddress: UInt32 = 0
     public private(set) var rangeSelect: UInt32 = 0
@@ -124,7 +127,7 @@ public final class Checker: BusDevice {
     /// The follow-up unit (FollowUpUnit.swift): the rules, the catalog of automata they may
     /// name, and what the sweep since the last follow-ups found.
     var followRules: [UInt32] = []
-    public private(set) var catalogCount: UInt32 = 0
+    public internal(set) var catalogCount: UInt32 = 0
     var sweepRuns: [(RunKey, [UInt64])] = []
     var sweptPages: [ClosedRange<UInt64>] = []
     /// Since power-on, for reports (not registers): the follow-up runs and their cycles.
@@ -141,7 +144,7 @@ public final class Checker: BusDevice {
     public static let busy: UInt32 = 1, done: UInt32 = 2, alert: UInt32 = 4, fault: UInt32 = 8, error: UInt32 = 16
 
     public init(host: any PhysicalMemory, timing: TimingModel = .slides, lm32ClockHz: UInt64 = 80_000_000, fifoDepth: Int = 16,
-                engine: Engine = .automatic, clock: @escaping () -> UInt64 = { 0 }) {
+                engine: Engine = .automatic, key: DeviceKey? = nil, clock: @escaping () -> UInt64 = { 0 }) {
         self.host = host
         ranges = host.ranges
         self.fifoDepth = max(1, fifoDepth)
@@ -150,6 +153,7 @@ public final class Checker: BusDevice {
         mpuClockHz = UInt64(timing.clockHz.rounded())
         self.engine = engine
         self.clock = clock
+        sealing.key = key
     }
 
     deinit { runAhead?.stop() }
@@ -223,8 +227,8 @@ public final class Checker: BusDevice {
         if let runner = runners[key] { return runner }
         let start = Int(slot.base)
         let end = slot.length == 0 ? Self.programBytes : min(Self.programBytes, start + Int(slot.length))
-        let automaton = Automaton(image: MPUImage(entry: slot.entry, code: Array(program[start..<end])))
-        var model = timing
+        let automaton = Automaton(image: MPUImage(entry: slot.entry, code: fetchedCode(start, end)))
+        var model = runTiming
         model.hostAccess = wordMode ? .word : .page
         // Compiling all of program memory would take long for nothing: an unbounded slot
         // (LENGTH 0) is interpreted. The engines give the same results.
@@ -394,7 +398,7 @@ public final class Checker: BusDevice {
         case 0xa0: return low(fifo.first?.page ?? 0)
         case 0xa4: return high(fifo.first?.page ?? 0)
         case 0xa8: return lastRuns
-        default: return nil
+        default: return readSealing(offset)
         }
     }
 
@@ -421,6 +425,8 @@ public final class Checker: BusDevice {
             cachedRunners[Self.listCapacity] = nil
         case 0x1c: programAddress = value % UInt32(Self.programBytes) & ~3
         case 0x20:
+            // A sealed set's code is the checker's own: the LM32 may not replace it.
+            guard !isSealed else { status |= Self.error; break }
             let at = Int(programAddress)
             for k in 0..<4 { program[at + k] = UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * k)) }
             programAddress = (programAddress &+ 4) % UInt32(Self.programBytes)
@@ -454,7 +460,7 @@ public final class Checker: BusDevice {
             selectedSlot.length = Self.instructionOffset(value)
             cachedRunners[Int(listSelect)] = nil
             plan += 1
-        default: return false
+        default: return writeSealing(offset, value: value)
         }
         return true
     }

@@ -83,7 +83,7 @@ extension Checker {
                                            MPUFollow(value: UInt64($0.value), automaton: Self.slotName($0.target), depth: $0.depth) },
                                        operands: mine.filter { $0.kind == .operand }.map { UInt64($0.value) },
                                        followUpOnly: slot >= Int(listCount))
-            return Automaton(image: MPUImage(entry: entry.entry, code: Array(program[start..<max(start, end)]), metadata: metadata))
+            return Automaton(image: MPUImage(entry: entry.entry, code: fetchedCode(start, end), metadata: metadata))
         }
     }
 
@@ -91,7 +91,7 @@ extension Checker {
     /// LM32 cycles as a START's are, each at the end of its run (page fetches included).
     func startFollowUps(at now: UInt64) {
         guard !running else { status |= Self.error; return }
-        var model = timing
+        var model = runTiming
         model.hostAccess = mode == 1 ? .word : .page
         let automata = catalog()
         let swept = Set(automata.filter { !$0.metadata.followUpOnly }.map(\.name))

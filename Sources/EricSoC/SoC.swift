@@ -2,6 +2,7 @@ import ELF32
 import LM32Sim
 import MPUISA
 import MPUSim
+import Sealing
 
 /// The ERIC system-on-chip: the LM32, ROM, RAM and the devices at the addresses of
 /// docs/soc.md, with their interrupt lines wired into the CPU. `run` advances the CPU up to the
@@ -26,6 +27,9 @@ public final class SoC {
         public var timing: TimingModel = .slides
         /// How the host runs the checker's automata (the results are the same).
         public var engine: Engine = .automatic
+        /// The device key the checker is made with (docs/security.md); nil: a board that takes no
+        /// sealed automata.
+        public var key: DeviceKey?
         public init() {}
     }
 
@@ -63,7 +67,7 @@ public final class SoC {
         sysctl = SystemController(clockFrequency: UInt32(configuration.clockHz), clock: { cpu.cycles })
         ethernet = EthernetMAC(clockHz: configuration.clockHz, clock: { cpu.cycles }, transmit: frames)
         checker = Checker(host: host, timing: configuration.timing, lm32ClockHz: configuration.clockHz, engine: configuration.engine,
-                          clock: { cpu.cycles })
+                          key: configuration.key, clock: { cpu.cycles })
         try bus.attach(rom, at: Address.rom, size: configuration.romSize, name: "rom")
         try bus.attach(ram, at: Address.ram, size: configuration.ramSize, name: "ram")
         try bus.attach(ethernet.buffers, at: Address.ethernetBuffers, size: UInt32(ethernet.buffers.count), name: "ethernet buffers")
@@ -75,14 +79,12 @@ public final class SoC {
         try bus.load(firmware)
     }
 
-    /// Writes the automata table into ROM for the firmware: "ERIC" (0x45524943), the count, how
-    /// many of them the sweep runs (the first ones: those marked `.followup` run only when
-    /// asked, and come last), then for each automaton its code size in bytes, its entry point,
-    /// the number of its `.alert` values and those values (low 32 bits, for the records' name
-    /// ids), the number of its follow rules and those rules (FOLLOW_RULE words: the `.follow`
-    /// and `.operand` lines, slots counted in this table), its code. `names`: how follow rules
-    /// name the automata (default: their `.automaton` names).
-    public func installAutomata(_ images: [MPUImage], names: [String]? = nil) throws(BusError) {
+    /// The automata table of `images` (AutomataTable.swift): the sweep's automata first (those
+    /// marked `.followup` run only when asked, and come last), each with its `.alert` values
+    /// (for the records' name ids) and its follow rules (FOLLOW_RULE words: the `.follow` and
+    /// `.operand` lines, slots counted in this table). `names`: how follow rules name the
+    /// automata (default: their `.automaton` names).
+    public static func table(_ images: [MPUImage], names: [String]? = nil) throws(BusError) -> AutomataTable {
         let total = images.reduce(0) { $0 + $1.code.count }
         guard total <= Checker.programBytes else {
             throw BusError(description: "the automata need \(total) bytes of MPU program memory; it has \(Checker.programBytes)")
@@ -95,10 +97,8 @@ public final class SoC {
             throw BusError(description: "the automata that run only as follow-ups (.followup) must come after the others")
         }
         let names = names ?? images.map { $0.metadata.name ?? "" }
-        func word(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * $0)) } }
-        var table = word(0x4552_4943) + word(UInt32(images.count)) + word(UInt32(sweepCount))
+        var entries: [AutomataTable.Entry] = []
         for (slot, image) in images.enumerated() {
-            let alerts = image.metadata.alerts.map { UInt32(truncatingIfNeeded: $0.value) }
             var rules: [UInt32] = []
             // A rule naming an automaton not installed asks for nothing (as in the direct scan).
             for follow in image.metadata.follows {
@@ -109,9 +109,15 @@ public final class SoC {
             for operand in image.metadata.operands {
                 rules.append(Checker.FollowRule(source: slot, value: try ruleValue(operand, names[slot]), kind: .operand).word)
             }
-            table += word(UInt32(image.code.count)) + word(image.entry) + word(UInt32(alerts.count)) + alerts.flatMap(word)
-                + word(UInt32(rules.count)) + rules.flatMap(word) + image.code
+            entries.append(AutomataTable.Entry(entry: image.entry, alerts: image.metadata.alerts.map { UInt32(truncatingIfNeeded: $0.value) },
+                                               rules: rules, code: image.code))
         }
+        return AutomataTable(entries: entries, sweepCount: sweepCount)
+    }
+
+    /// Writes the automata table (`table(_:names:)`) into ROM for the firmware, at 0x0008_0000.
+    public func installAutomata(_ images: [MPUImage], names: [String]? = nil) throws(BusError) {
+        let table = try Self.table(images, names: names).bytes
         guard UInt64(Address.automataTable) + UInt64(table.count) <= UInt64(rom.count) else {
             throw BusError(description: "the automata table (\(table.count) bytes) does not fit in ROM above 0x\(String(Address.automataTable, radix: 16))")
         }
@@ -119,7 +125,7 @@ public final class SoC {
     }
 
     /// The checker's rules hold 8-bit alert values.
-    private func ruleValue(_ value: UInt64, _ automaton: String) throws(BusError) -> UInt8 {
+    private static func ruleValue(_ value: UInt64, _ automaton: String) throws(BusError) -> UInt8 {
         guard value > 0, value < 256 else {
             throw BusError(description: "automaton \(automaton): alert 0x\(String(value, radix: 16)) of a .follow or .operand line is not 1-255, what the checker's follow rules hold")
         }

@@ -34,6 +34,19 @@ func assembledShippedAutomata(definitions: [Definition]) -> [Automaton] {
     }
 }
 
+/// `chosen` and the follow-up automata they name (x86-walk for pml4), taken from `shipped`.
+func withTheirFollowUps(_ chosen: [Automaton], from shipped: [Automaton]) -> [Automaton] {
+    var all = chosen
+    var index = 0
+    while index < all.count {
+        for follow in all[index].metadata.follows where !all.contains(where: { $0.name == follow.automaton }) {
+            if let automaton = shipped.first(where: { $0.name == follow.automaton }) { all.append(automaton) }
+        }
+        index += 1
+    }
+    return all
+}
+
 /// The shipped automata that run on every page (the SoC's run list, the records' automaton ids):
 /// all but the follow-up ones.
 func sweepAutomata() -> [Automaton] { shippedAutomata().filter { !$0.metadata.followUpOnly } }

@@ -98,14 +98,7 @@ struct Scan: ParsableCommand {
             }
         }
         // The follow-up automata the selected ones ask for (x86-walk for pml4) come along.
-        var index = 0
-        while index < selected.count {
-            for follow in selected[index].metadata.follows where !selected.contains(where: { $0.name == follow.automaton }) {
-                if let automaton = shipped.first(where: { $0.name == follow.automaton }) { selected.append(automaton) }
-            }
-            index += 1
-        }
-        return selected
+        return withTheirFollowUps(selected, from: shipped)
     }
 
     static func parseRange(_ text: String) throws -> Range<UInt64> {

@@ -14,6 +14,7 @@ import LM32Sim
 import MPUAsm
 import MPUISA
 import MPUSim
+import Sealing
 import ShippedAutomata
 
 /// One libFuzzer entry point for every parser of outside input; ERIC_FUZZ_TARGET picks the
@@ -33,6 +34,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "gdb-remote": fuzzGDBRemote(bytes)
     case "soc": fuzzSoCFirmware(bytes)
     case "host-state": fuzzHostState(bytes)
+    case "sealed": fuzzSealed(bytes)
     default:
         let message = "eric-fuzz: set ERIC_FUZZ_TARGET to one of: \(targets.joined(separator: ", "))\n"
         _ = message.withCString { write(2, $0, strlen($0)) }
@@ -41,7 +43,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote", "soc", "host-state"]
+let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote", "soc", "host-state", "sealed"]
 let target = getenv("ERIC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
 
 /// MPU assembly: assemble; what assembles must disassemble and reassemble to the same image.
@@ -196,6 +198,7 @@ func fuzzSoCFirmware(_ bytes: UnsafeBufferPointer<UInt8>) {
         // AddressSanitizer) was most of each run's time.
         configuration.romSize = 1 << 16
         configuration.ramSize = 1 << 16
+        configuration.key = fuzzKey   // the bundle registers too
         guard let soc = try? SoC(firmware: firmware, host: memory, configuration: configuration) else { return }
         try? soc.installAutomata(shipped)
         _ = soc.run(budget: 5_000)
@@ -213,4 +216,37 @@ func fuzzHostState(_ bytes: UnsafeBufferPointer<UInt8>) {
         _ = try? IntegrityCheck().verdicts(baseline: baseline, current: current)
     }
     _ = state.json()
+}
+
+let fuzzKey = try! DeviceKey(bytes: (0..<32).map { UInt8($0) })
+
+/// Key files, sealed bundles, and automata tables: the input as a key file; as a bundle the
+/// checker is given (refused somewhere, never trapping); and as the table inside a bundle
+/// sealed for the checker's key, so that its parser and the checker's install see whatever an
+/// authentic bundle could hold, then a START_LIST over a page. A table that parses must write
+/// back to the same bytes.
+func fuzzSealed(_ bytes: UnsafeBufferPointer<UInt8>) {
+    let input = Array(bytes)
+    _ = try? DeviceKey(file: String(decoding: input, as: UTF8.self))
+    if let table = try? AutomataTable(parsing: input), table.bytes != input {
+        fatalError("the table does not write back to its bytes")
+    }
+    socHost.withUnsafeBytes { host in
+        let memory = BufferMemory(ranges: [MemoryRange(physicalStart: 0x8000, length: UInt64(host.count), bytes: host.baseAddress!)])
+        let checker = Checker(host: memory, engine: .interpreter, key: fuzzKey)
+        func commit(_ bundle: [UInt8]) {
+            _ = checker.write(0xb0, size: 4, value: 0)
+            for at in stride(from: 0, to: bundle.count, by: 4) {
+                _ = checker.write(0xb4, size: 4, value: (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(at + $1 < bundle.count ? bundle[at + $1] : 0) })
+            }
+            _ = checker.write(0xb8, size: 4, value: UInt32(bundle.count))
+        }
+        commit(input)
+        guard !input.isEmpty, let sealed = try? SealedBundle.seal(table: input, version: 1, key: fuzzKey) else { return }
+        commit(sealed.bytes)
+        guard checker.read(0xbc, size: 4) == 0 else { return }
+        _ = checker.write(0x10, size: 4, value: 0x9000)
+        _ = checker.write(0x00, size: 4, value: 2)
+        _ = checker.write(0x00, size: 4, value: 4)
+    }
 }
