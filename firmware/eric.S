@@ -7,6 +7,9 @@
 #   4. run the MPU on it: one START_LIST runs every automaton on the page, in turn;
 #   5. on each MPU interrupt, decide: an alert value is reported on the console and over
 #      Ethernet, the end of the page's runs is counted; then back to step 3.
+# With the control strapping (sysctl GPIO_IN bit 1), step 1 of the slides ("download the MPU
+# binary") comes over Ethernet instead: the firmware serves the control channel
+# (docs/protocol.md, "Control"), hands sealed bundles to the checker, and sweeps when told.
 #
 # Build: lm32as firmware/eric.S -o eric-firmware.elf (eric builds it itself).
 # Registers: r1-r10 scratch (helpers use them; the interrupt handler saves those it uses),
@@ -61,12 +64,31 @@
     .equ ALERT_PAGE_LO, 0xa0
     .equ ALERT_PAGE_HI, 0xa4
     .equ LAST_RUNS, 0xa8
+    .equ BUNDLE_ADDRESS, 0xb0             # sealed bundles (docs/security.md)
+    .equ BUNDLE_DATA, 0xb4
+    .equ BUNDLE_COMMIT, 0xb8
+    .equ BUNDLE_RESULT, 0xbc
+    .equ SET_VERSION, 0xc0
+    .equ ALERT_NAME, 0xc4
     .equ START_LIST, 2
     .equ START_FOLLOWUPS, 4
 
     # Ethernet (docs/soc.md) and the alert protocol (docs/protocol.md)
     .equ ETHERNET, 0xe0008000
     .equ TXCOUNT, 0x18
+    .equ STATE0, 0x08                     # receive slots: 0 empty, 1 loaded (ready), 2 pending
+    .equ STATE1, 0x10
+    .equ RX_BUFFER, 0xb0000000            # slot 0; slot 1 at +0x800
+    .equ ETH_RX_IRQ, 0x400                # line 10
+    .equ GPIO_IN, 0x00
+    .equ STRAP_CONTROL, 2                 # GPIO_IN bit 1: serve the control channel
+    .equ CONTROL_PORT, 17747              # "ES"
+    .equ MSG_LOAD, 0x10                   # control messages (docs/protocol.md, "Control")
+    .equ MSG_COMMIT, 0x11
+    .equ MSG_START, 0x12
+    .equ MSG_SHUTDOWN, 0x13
+    .equ MSG_STATUS, 0x14
+    .equ REPLY_BYTES, 74                  # preamble 8 + Ethernet 14 + IPv4 20 + UDP 8 + reply 20 + FCS 4
     .equ TX_BUFFER, 0xb0001000
     .equ FRAME_BYTES, 110                 # preamble 8 + Ethernet 14 + IPv4 20 + UDP 8 + record 56 + FCS 4
     .equ IP_HEADER, 22                    # offsets in the TX buffer
@@ -93,6 +115,12 @@
     .equ RUNS, 36
     .equ TX_WAITS, 40                     # times a record waited for the previous frame to leave
     .equ CURRENT_ORIGIN, 44               # of the alert being reported (ALERT_ORIGIN)
+    .equ CONTROL_MODE, 48                 # non-zero: serve the control channel between sweeps
+    .equ CURRENT_NAME, 52                 # ALERT_NAME of the alert being reported (sealed sets)
+    .equ MSG_TYPE, 56                     # the control message being answered
+    .equ MSG_SEQUENCE, 60
+    .equ MSG_ARGUMENT, 64
+    .equ MSG_FRAME, 68                    # where its frame is (for the reply's addresses)
     # The record being sent (filled by the caller of send_record).
     .equ REC_AUTOMATON, 0x40
     .equ REC_NAME, 0x44
@@ -169,7 +197,12 @@ reset:
     mvi r2, CHECKER_IRQ
     wcsr IM, r2
     mvi r25, 1                            # r25: IE's value while waiting
+    lw r2, (r24+GPIO_IN)
+    andi r2, r2, STRAP_CONTROL
+    sw (r23+CONTROL_MODE), r2
+    bne r2, r0, control_loop
 
+sweep:
     mvi r21, 0                            # pages
     mvi r22, 0                            # runs
     lw r18, (r11+RANGE_COUNT)
@@ -252,7 +285,7 @@ start_failed:
     mvhi r1, hi(refused)
     ori r1, r1, lo(refused)
     calli puts
-    bi shutdown
+    bi after_sweep
 
 # 6. The follow-ups: the pages the sweep's alerts point at, checked by the automata they name
 #    (the checker walks them; its alerts come in as the sweep's do, with their own page).
@@ -318,6 +351,9 @@ finished:
     lw r6, (r23+TX_WAITS)
     calli field
     calli newline
+after_sweep:
+    lw r2, (r23+CONTROL_MODE)
+    bne r2, r0, control_loop
 shutdown:
     mvhi r2, hi(SYSCTL)
     ori r2, r2, lo(SYSCTL)
@@ -459,6 +495,8 @@ take_alerts:
     sw (r9+CURRENT_PAGE_HI), r4
     lw r4, (r8+ALERT_ORIGIN)
     sw (r9+CURRENT_ORIGIN), r4
+    lw r4, (r8+ALERT_NAME)
+    sw (r9+CURRENT_NAME), r4
     sw (r8+ALERT_POP), r0
     calli report
     bi 1b
@@ -510,10 +548,17 @@ report:
     mvhi r1, hi(alert_origin)
     ori r1, r1, lo(alert_origin)
     calli field
-1:  # The alert record: the value's name id from the automaton's alert values.
+1:  # The alert record: the value's name id from the automaton's alert values (a sealed
+    # set's are the checker's: ALERT_NAME).
     lw r2, (r9+CURRENT_AUTOMATON)
     sw (r9+REC_AUTOMATON), r2
-    sli r2, r2, 4
+    mvhi r8, hi(CHECKER)
+    ori r8, r8, lo(CHECKER)
+    lw r5, (r8+SET_VERSION)
+    be r5, r0, 5f
+    lw r5, (r9+CURRENT_NAME)
+    bi 3f
+5:  sli r2, r2, 4
     add r2, r2, r9
     lw r3, (r2+AUTOMATA+8)                # its alert values
     lw r4, (r2+AUTOMATA+12)               # how many
@@ -664,6 +709,273 @@ send_record:
     lw ra, (sp+4)
     addi sp, sp, 8
     ret
+
+# The control channel (docs/protocol.md, "Control"): sleep until a receive slot holds a
+# frame, answer it, give the slot back, and again. Interrupts stay off: IDLE wakes on the
+# pending line 10 by itself. START leaves for a sweep, which comes back here.
+control_loop:
+    wcsr IE, r0
+    mvhi r2, hi(ETHERNET)
+    ori r2, r2, lo(ETHERNET)
+    mvi r3, 1
+    lw r4, (r2+STATE0)                    # arm the empty slots (a pending one keeps its frame)
+    bne r4, r0, 1f
+    sw (r2+STATE0), r3
+1:  lw r4, (r2+STATE1)
+    bne r4, r0, 2f
+    sw (r2+STATE1), r3
+2:  mvi r3, ETH_RX_IRQ
+    wcsr IM, r3
+    wcsr IP, r3                           # the frames answered are no longer pending (a frame
+3:  lw r4, (r2+STATE0)                    # still waiting raises it again)
+    cmpei r4, r4, 2
+    bne r4, r0, 4f
+    lw r4, (r2+STATE1)
+    cmpei r4, r4, 2
+    bne r4, r0, 5f
+    sw (r24+IDLE), r0                     # until a frame comes
+    bi 3b
+4:  mvi r1, 0
+    bi 6f
+5:  mvi r1, 1
+6:  calli control_frame                   # r1: the slot; r2: what next (0 go on, 1 sweep, 2 off)
+    mvi r3, 1
+    be r2, r3, control_sweep
+    mvi r3, 2
+    be r2, r3, shutdown
+    bi control_loop
+
+control_sweep:                            # a new sweep with the set in place
+    mvi r2, CHECKER_IRQ
+    wcsr IM, r2
+    sw (r23+ALERTS), r0
+    sw (r23+MPU_CYCLES_LO), r0
+    sw (r23+MPU_CYCLES_HI), r0
+    sw (r23+FAULTS), r0
+    lw r19, (r11+LIST_COUNT)              # a sealed set brings its own
+    bi sweep
+
+# Answers the frame in receive slot r1 and gives the slot back. Returns in r2 what the loop
+# does next: 0 wait for the next frame, 1 sweep, 2 shut down. A frame that is not a control
+# message (another protocol, port or magic) is ignored. Uses r1-r10.
+control_frame:
+    addi sp, sp, -8
+    sw (sp+4), ra
+    sw (sp+8), r1
+    mvhi r9, hi(RX_BUFFER)
+    ori r9, r9, lo(RX_BUFFER)
+    sli r2, r1, 11
+    add r9, r9, r2
+    addi r9, r9, 8                        # r9: the frame (after the preamble)
+    sw (r23+MSG_FRAME), r9
+    mvi r10, 0                            # r10: what next
+    addi r1, r9, 12                       # EtherType IPv4, IPv4 without options, UDP
+    mvi r3, 2
+    calli get_be
+    cmpei r2, r2, 0x0800
+    be r2, r0, 9f
+    lbu r2, (r9+14)
+    cmpei r2, r2, 0x45
+    be r2, r0, 9f
+    lbu r2, (r9+23)
+    cmpei r2, r2, 17
+    be r2, r0, 9f
+    addi r1, r9, 36                       # to the control port
+    mvi r3, 2
+    calli get_be
+    mvu r3, CONTROL_PORT
+    bne r2, r3, 9f
+    addi r1, r9, 42                       # "ERIC", version 1
+    mvi r3, 4
+    calli get_be
+    mvhi r3, hi(TABLE_MAGIC)
+    ori r3, r3, lo(TABLE_MAGIC)
+    bne r2, r3, 9f
+    lbu r2, (r9+46)
+    cmpei r2, r2, 1
+    be r2, r0, 9f
+    addi r1, r9, 38                       # r8: the data's bytes (UDP length - 8 - 16)
+    mvi r3, 2
+    calli get_be
+    cmpgeui r3, r2, 24
+    be r3, r0, 9f
+    addi r8, r2, -24
+    lbu r2, (r9+47)
+    sw (r23+MSG_TYPE), r2
+    addi r1, r9, 50
+    mvi r3, 4
+    calli get_be
+    sw (r23+MSG_SEQUENCE), r2
+    addi r1, r9, 54
+    mvi r3, 4
+    calli get_be
+    sw (r23+MSG_ARGUMENT), r2
+    lw r7, (r23+MSG_TYPE)
+    mvi r3, MSG_LOAD
+    be r7, r3, 1f
+    mvi r3, MSG_COMMIT
+    be r7, r3, 2f
+    mvi r3, MSG_START
+    be r7, r3, 3f
+    mvi r3, MSG_SHUTDOWN
+    be r7, r3, 4f
+    mvi r3, MSG_STATUS
+    be r7, r3, 5f
+    mvi r2, -1                            # unknown: answered, refused
+    bi 8f
+1:  sw (r11+BUNDLE_ADDRESS), r2           # LOAD: the data's words at ARGUMENT in the buffer
+    addi r6, r9, 58
+    srui r8, r8, 2
+6:  be r8, r0, 7f
+    mv r1, r6
+    mvi r3, 4
+    calli get_be
+    sw (r11+BUNDLE_DATA), r2
+    addi r6, r6, 4
+    addi r8, r8, -1
+    bi 6b
+7:  lw r2, (r11+BUNDLE_ADDRESS)           # answered with where the next word goes
+    bi 8f
+2:  sw (r11+BUNDLE_COMMIT), r2            # COMMIT: ARGUMENT bytes; the checker says
+    mvhi r1, hi(bundle_result)
+    ori r1, r1, lo(bundle_result)
+    lw r6, (r11+BUNDLE_RESULT)
+    calli field
+    mvhi r1, hi(bundle_version)
+    ori r1, r1, lo(bundle_version)
+    lw r6, (r11+SET_VERSION)
+    calli field
+    calli newline
+    lw r2, (r11+BUNDLE_RESULT)
+    bi 8f
+3:  mvi r10, 1                            # START
+    mvi r2, 0
+    bi 8f
+4:  mvi r10, 2                            # SHUTDOWN
+    mvi r2, 0
+    bi 8f
+5:  lw r2, (r11+SET_VERSION)              # STATUS
+8:  calli send_reply
+9:  lw r1, (sp+8)                         # give the slot back
+    mvhi r2, hi(ETHERNET)
+    ori r2, r2, lo(ETHERNET)
+    sli r1, r1, 3
+    add r2, r2, r1
+    mvi r3, 1
+    sw (r2+STATE0), r3
+    mv r2, r10
+    lw ra, (sp+4)
+    addi sp, sp, 8
+    ret
+
+# Sends the answer to the control message MSG_* with result r2: to its sender's MAC, address
+# and port, from the control port; the UDP checksum is left 0 (none, as RFC 768 allows).
+# Uses r1-r8.
+send_reply:
+    addi sp, sp, -8
+    sw (sp+4), ra
+    sw (sp+8), r2
+    mvhi r2, hi(ETHERNET)                 # the TX buffer is free once the last frame has left
+    ori r2, r2, lo(ETHERNET)
+1:  lw r3, (r2+TXCOUNT)
+    bne r3, r0, 1b
+    mvhi r6, hi(TX_BUFFER)
+    ori r6, r6, lo(TX_BUFFER)             # r6: the TX buffer
+    mv r1, r6                             # the alert frame's headers, then what differs
+    mvhi r2, hi(frame_template)
+    ori r2, r2, lo(frame_template)
+    mvi r3, RECORD + 4
+    calli copy_bytes
+    lw r7, (r23+MSG_FRAME)
+    addi r1, r6, 8                        # to the sender's MAC
+    addi r2, r7, 6
+    mvi r3, 6
+    calli copy_bytes
+    addi r1, r6, IP_HEADER + 16           # to its address
+    addi r2, r7, 26
+    mvi r3, 4
+    calli copy_bytes
+    addi r1, r6, UDP_HEADER + 2           # to its port
+    addi r2, r7, 34
+    mvi r3, 2
+    calli copy_bytes
+    mvi r2, 48                            # IPv4 total length: 20 + 8 + 20
+    addi r1, r6, IP_HEADER + 2
+    mvi r3, 2
+    calli put_be
+    mvu r2, CONTROL_PORT                  # from the control port
+    addi r1, r6, UDP_HEADER
+    mvi r3, 2
+    calli put_be
+    mvhi r2, 28                           # UDP length 8 + 20, then checksum 0 (none)
+    addi r1, r6, UDP_HEADER + 4
+    mvi r3, 4
+    calli put_be
+    lw r2, (r23+MSG_TYPE)                 # version 1, the type with bit 7, device id 0
+    ori r2, r2, 0x180
+    sli r2, r2, 16
+    addi r1, r6, RECORD + 4
+    mvi r3, 4
+    calli put_be
+    lw r2, (r23+MSG_SEQUENCE)
+    addi r1, r6, RECORD + 8
+    mvi r3, 4
+    calli put_be
+    lw r2, (sp+8)                         # the result
+    addi r1, r6, RECORD + 12
+    mvi r3, 4
+    calli put_be
+    lw r2, (r11+SET_VERSION)              # the set in place
+    addi r1, r6, RECORD + 16
+    mvi r3, 4
+    calli put_be
+    addi r1, r6, IP_HEADER                # IPv4 header checksum
+    mvi r2, 20
+    mvi r3, 0
+    calli sum16
+    xori r2, r1, 0xffff
+    addi r1, r6, IP_HEADER + 10
+    mvi r3, 2
+    calli put_be
+    addi r1, r6, 8                        # FCS over the frame, little-endian after it
+    mvi r2, REPLY_BYTES - 12
+    calli crc32
+    addi r3, r6, REPLY_BYTES - 4
+    mvi r4, 4
+2:  sb (r3+0), r1
+    srui r1, r1, 8
+    addi r3, r3, 1
+    addi r4, r4, -1
+    bne r4, r0, 2b
+    mvhi r2, hi(ETHERNET)
+    ori r2, r2, lo(ETHERNET)
+    mvi r3, REPLY_BYTES
+    sw (r2+TXCOUNT), r3                   # send
+    lw ra, (sp+4)
+    addi sp, sp, 8
+    ret
+
+get_be:                                   # r2: the r3 bytes at r1, big-endian (r1 kept; r3-r5 used)
+    mvi r2, 0
+    mv r4, r1
+1:  be r3, r0, 2f
+    lbu r5, (r4+0)
+    sli r2, r2, 8
+    or r2, r2, r5
+    addi r4, r4, 1
+    addi r3, r3, -1
+    bi 1b
+2:  ret
+
+copy_bytes:                               # r3 bytes from r2 to r1 (r1-r4 used)
+1:  be r3, r0, 2f
+    lbu r4, (r2+0)
+    sb (r1+0), r4
+    addi r1, r1, 1
+    addi r2, r2, 1
+    addi r3, r3, -1
+    bi 1b
+2:  ret
 
 put_be:                                   # the low r3 bytes of r2 at r1, big-endian (r1, r2 kept; r3-r5 used)
     addi r4, r3, -1
@@ -816,3 +1128,5 @@ summary_faults:  .asciz " faults 0x"
 summary_cycles:  .asciz " mpu-cycles 0x"
 summary_waits:   .asciz " tx-waits 0x"
 fatal_message:   .asciz "fatal exception at 0x"
+bundle_result:   .asciz "bundle: result 0x"
+bundle_version:  .asciz " set version 0x"

@@ -30,6 +30,9 @@ public final class SoC {
         /// The device key the checker is made with (docs/security.md); nil: a board that takes no
         /// sealed automata.
         public var key: DeviceKey?
+        /// The control strapping (sysctl GPIO_IN bit 1): the firmware serves the control channel
+        /// (docs/protocol.md, "Control") instead of sweeping once at power-on.
+        public var controlChannel = false
         public init() {}
     }
 
@@ -64,7 +67,8 @@ public final class SoC {
         let cpu = LM32CPU(bus: bus, resetVector: firmware.entry)
         self.cpu = cpu
         uart = UART(transmit: console)
-        sysctl = SystemController(clockFrequency: UInt32(configuration.clockHz), clock: { cpu.cycles })
+        sysctl = SystemController(clockFrequency: UInt32(configuration.clockHz), gpioIn: configuration.controlChannel ? 3 : 1,
+                                  clock: { cpu.cycles })
         ethernet = EthernetMAC(clockHz: configuration.clockHz, clock: { cpu.cycles }, transmit: frames)
         checker = Checker(host: host, timing: configuration.timing, lm32ClockHz: configuration.clockHz, engine: configuration.engine,
                           key: configuration.key, clock: { cpu.cycles })

@@ -1,0 +1,95 @@
+/// The control channel (docs/protocol.md, "Control"): what an operator sends the board on UDP
+/// port 17747, and what the firmware answers. Every number is big-endian.
+///
+/// Request (16 bytes, then data): "ERIC", version 1, type, device id (2), sequence (4, the
+/// sender's, echoed in the answer), argument (4), data. Answer (20 bytes): "ERIC", version 1,
+/// the type with bit 7 set, device id, the sequence, the result, the sealed set in place.
+public enum ControlMessage {
+    public enum Kind: UInt8, Sendable, CaseIterable {
+        /// Data: bundle bytes for the checker's buffer at byte `argument` (a multiple of 4; the
+        /// data a multiple of 4 bytes, at most `maximumData`). Answer: where the next byte goes.
+        case load = 0x10
+        /// `argument`: the bundle's length. Answer: the checker's BUNDLE_RESULT (0 installed).
+        case commit = 0x11
+        /// Sweep every page with the set in place. Answer: 0, then the sweep's records.
+        case start = 0x12
+        /// Answer: 0, then the board powers off.
+        case shutdown = 0x13
+        /// Answer: the version of the sealed set in place.
+        case status = 0x14
+    }
+
+    public static let port: UInt16 = 17747
+    public static let headerSize = 16
+    public static let replySize = 20
+    /// Data bytes per LOAD: a frame's payload stays well under the Ethernet MTU.
+    public static let maximumData = 1024
+
+    public static func request(_ kind: Kind, sequence: UInt32, argument: UInt32 = 0, data: [UInt8] = []) -> [UInt8] {
+        AlertRecord.magic + [AlertRecord.version, kind.rawValue, 0, 0] + bigEndian(UInt64(sequence), 4)
+            + bigEndian(UInt64(argument), 4) + data
+    }
+}
+
+/// The firmware's answer to a control message.
+public struct ControlReply: Equatable, Sendable {
+    public var kind: ControlMessage.Kind
+    public var sequence: UInt32
+    public var result: UInt32
+    public var setVersion: UInt32
+
+    public init(kind: ControlMessage.Kind, sequence: UInt32, result: UInt32, setVersion: UInt32) {
+        self.kind = kind
+        self.sequence = sequence
+        self.result = result
+        self.setVersion = setVersion
+    }
+
+    public init(payload: [UInt8]) throws(ProtocolError) {
+        guard payload.count >= ControlMessage.replySize else {
+            throw ProtocolError(offset: payload.count, message: "answer of \(payload.count) bytes, expected \(ControlMessage.replySize)")
+        }
+        guard Array(payload[0..<4]) == AlertRecord.magic else { throw ProtocolError(offset: 0, message: "no \"ERIC\" magic") }
+        guard payload[4] == AlertRecord.version else { throw ProtocolError(offset: 4, message: "protocol version \(payload[4]), expected \(AlertRecord.version)") }
+        guard payload[5] & 0x80 != 0, let kind = ControlMessage.Kind(rawValue: payload[5] & 0x7f) else {
+            throw ProtocolError(offset: 5, message: "type 0x\(String(payload[5], radix: 16)) is not an answer to a control message")
+        }
+        func field(_ at: Int) -> UInt32 { payload[at..<at + 4].reduce(0) { $0 << 8 | UInt32($1) } }
+        self.init(kind: kind, sequence: field(8), result: field(12), setVersion: field(16))
+    }
+
+    public var bytes: [UInt8] {
+        AlertRecord.magic + [AlertRecord.version, kind.rawValue | 0x80, 0, 0] + bigEndian(UInt64(sequence), 4)
+            + bigEndian(UInt64(result), 4) + bigEndian(UInt64(setVersion), 4)
+    }
+}
+
+extension UDPFrame {
+    /// A station's MAC for frames the host side puts on the board's wire (locally administered).
+    public static let operatorMAC: [UInt8] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01]
+
+    public init(sourceIP: [UInt8], destinationIP: [UInt8], sourcePort: UInt16, destinationPort: UInt16, payload: [UInt8]) {
+        self.sourceIP = sourceIP
+        self.destinationIP = destinationIP
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+        self.payload = payload
+    }
+
+    /// The Ethernet II frame (no preamble, no FCS) carrying this datagram, with its IPv4 header
+    /// checksum and UDP checksum.
+    public func ethernetFrame(from source: [UInt8], to destination: [UInt8]) -> [UInt8] {
+        let udpLength = 8 + payload.count
+        var ip: [UInt8] = [0x45, 0] + bigEndian(UInt64(20 + udpLength), 2) + [0, 0, 0x40, 0, 64, 17, 0, 0] + sourceIP + destinationIP
+        let ipSum = ~Self.onesComplementSum(ip)
+        ip[10] = UInt8(ipSum >> 8)
+        ip[11] = UInt8(ipSum & 0xff)
+        var udp = bigEndian(UInt64(sourcePort), 2) + bigEndian(UInt64(destinationPort), 2) + bigEndian(UInt64(udpLength), 2) + [0, 0] + payload
+        let pseudo = sourceIP + destinationIP + [0, 17] + bigEndian(UInt64(udpLength), 2)
+        var udpSum = ~Self.onesComplementSum(udp, initial: UInt32(Self.onesComplementSum(pseudo)))
+        if udpSum == 0 { udpSum = 0xffff }
+        udp[6] = UInt8(udpSum >> 8)
+        udp[7] = UInt8(udpSum & 0xff)
+        return destination + source + [0x08, 0x00] + ip + udp
+    }
+}

@@ -1,0 +1,136 @@
+import AlertProtocol
+import ELF32
+import EricSoC
+import Foundation
+import LM32Asm
+import MPUSim
+import Sealing
+import Testing
+import TestSupport
+
+/// The firmware's control channel (docs/protocol.md, "Control") on the SoC: sealed bundles
+/// arrive as frames, the firmware hands them to the checker and answers, and the sweep that
+/// follows finds what the direct scan finds with the same automata.
+@Suite struct ControlChannelTests {
+    static let key = try! DeviceKey(bytes: (0..<32).map { UInt8(255 - $0) })
+
+    final class Board: @unchecked Sendable {
+        let soc: SoC
+        var console: [UInt8] = []
+        var frames: [[UInt8]] = []
+        var sequence: UInt32 = 0
+
+        init(host: any PhysicalMemory, key: DeviceKey?) throws {
+            let firmware = LM32Assembler.assemble(path: packageRoot.appendingPathComponent("firmware/eric.S").path)
+            var configuration = SoC.Configuration()
+            configuration.key = key
+            configuration.controlChannel = true
+            var console: (UInt8) -> Void = { _ in }
+            var frames: ([UInt8]) -> Void = { _ in }
+            soc = try SoC(firmware: try ELF32File(parsing: try #require(firmware.program).elf()), host: host, configuration: configuration,
+                          console: { console($0) }, frames: { frames($0) })
+            console = { [unowned self] in self.console.append($0) }
+            frames = { [unowned self] in self.frames.append($0) }
+            #expect(soc.run(budget: 10_000_000) == .asleep)       // booted, waiting for the channel
+        }
+
+        /// Sends one control message and runs the board until it sleeps again (or powers off);
+        /// returns its answer and the other frames it sent meanwhile.
+        func send(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = [], port: UInt16 = 40000) throws -> (ControlReply, [[UInt8]]) {
+            sequence += 1
+            let datagram = UDPFrame(sourceIP: [192, 168, 0, 14], destinationIP: UDPFrame.deviceIP, sourcePort: port,
+                                    destinationPort: ControlMessage.port,
+                                    payload: ControlMessage.request(kind, sequence: sequence, argument: argument, data: data))
+            frames.removeAll()
+            #expect(soc.ethernet.receive(datagram.ethernetFrame(from: UDPFrame.operatorMAC, to: UDPFrame.deviceMAC)))
+            let stop = soc.run(budget: kind == .start ? 400_000_000 : 5_000_000)
+            try #require(stop == (kind == .shutdown ? .shutdown : .asleep),
+                         "\(kind): \(stop) at pc 0x\(String(soc.cpu.pc, radix: 16)); console: \(String(decoding: console, as: UTF8.self))")
+            var replies: [ControlReply] = []
+            var others: [[UInt8]] = []
+            for frame in frames {
+                let udp = try UDPFrame(frame: frame)
+                if udp.sourcePort == ControlMessage.port {
+                    // To the sender: its MAC, address and port.
+                    #expect(Array(frame[0..<6]) == UDPFrame.operatorMAC && udp.destinationIP == [192, 168, 0, 14] && udp.destinationPort == port)
+                    replies.append(try ControlReply(payload: udp.payload))
+                } else {
+                    others.append(frame)
+                }
+            }
+            let reply = try #require(replies.count == 1 ? replies.first : nil, "\(replies.count) answers")
+            #expect(reply.kind == kind && reply.sequence == sequence)
+            return (reply, others)
+        }
+
+        /// LOAD in chunks, then COMMIT: the checker's result.
+        func push(_ bundle: [UInt8]) throws -> ControlReply {
+            let padded = bundle + [UInt8](repeating: 0, count: (4 - bundle.count % 4) % 4)
+            for offset in stride(from: 0, to: padded.count, by: ControlMessage.maximumData) {
+                let chunk = Array(padded[offset..<min(padded.count, offset + ControlMessage.maximumData)])
+                let (reply, _) = try send(.load, argument: UInt32(offset), data: chunk)
+                #expect(reply.result == UInt32(offset + chunk.count))
+            }
+            return try send(.commit, argument: UInt32(bundle.count)).0
+        }
+
+        func sweep() throws -> [AlertRecord] {
+            let (reply, frames) = try send(.start)
+            #expect(reply.result == 0)
+            return try frames.map { try AlertRecord(payload: try UDPFrame(frame: $0).payload) }
+        }
+    }
+
+    struct Finding: Hashable { var page: UInt64, automaton: UInt16, value: UInt64, name: UInt16 }
+
+    @Test func aPushedSealedSetFindsWhatTheDirectScanFindsAndBadOnesAreRefused() throws {
+        let bytes = try [UInt8](Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/dumps/example.raw")))
+        let host = BufferMemory([(physicalStart: 0, bytes: bytes)])
+        let board = try Board(host: host, key: Self.key)
+        #expect(try board.send(.status).0.result == 0)             // no sealed set yet
+
+        // The sweep's automata of the shipped set, sealed as eric seal does.
+        let automata = FirmwareTests.shipped()
+        let table = try SoC.table(automata.map(\.image), names: automata.map(\.name))
+        let bundle = try SealedBundle.seal(table: table.bytes, version: 4, key: Self.key)
+        let installed = try board.push(bundle.bytes)
+        #expect(installed.result == 0 && installed.setVersion == 4)
+        let records = try board.sweep()
+        #expect(records.last?.kind == .summary)
+
+        var direct: Set<Finding> = []
+        _ = Scanner(automata: automata, options: ScanOptions(jobs: 1)).run(host) { event in
+            if case .finding(let finding) = event {
+                let names = automata[finding.automaton].metadata.alerts.map(\.value)
+                direct.insert(Finding(page: finding.pageAddress, automaton: UInt16(finding.automaton), value: finding.value,
+                                      name: names.firstIndex(of: finding.value).map(UInt16.init) ?? 0xffff))
+            }
+        }
+        let pushed = Set(records.filter { $0.kind == .alert && $0.origin == .sweep }.map {
+            Finding(page: $0.page, automaton: $0.automaton, value: $0.value, name: $0.nameID)
+        })
+        #expect(!direct.isEmpty && pushed == direct)
+
+        // Refused whole, each with its reason; the set in place keeps running.
+        var tampered = try SealedBundle.seal(table: table.bytes, version: 5, key: Self.key).bytes
+        tampered[100] ^= 1
+        let other = try DeviceKey(bytes: [UInt8](repeating: 1, count: 32))
+        for (bad, reason) in [(tampered, UInt32(3)),
+                              (try SealedBundle.seal(table: table.bytes, version: 4, key: Self.key).bytes, 4),
+                              (try SealedBundle.seal(table: table.bytes, version: 9, key: other).bytes, 2)] {
+            let refused = try board.push(bad)
+            #expect(refused.result == reason && refused.setVersion == 4)
+        }
+        let again = try board.sweep()
+        #expect(Set(again.filter { $0.kind == .alert && $0.origin == .sweep }.map {
+            Finding(page: $0.page, automaton: $0.automaton, value: $0.value, name: $0.nameID) }) == direct)
+        let console = String(decoding: board.console, as: UTF8.self)
+        #expect(console.contains("bundle: result 0x00000000 set version 0x00000004"))
+        #expect(console.contains("bundle: result 0x00000003 set version 0x00000004"))
+
+        // Another sender: the answer goes to its port, with the set in place.
+        let (unknown, _) = try board.send(.status, port: 40001)
+        #expect(unknown.result == 4)
+        #expect(try board.send(.shutdown).0.result == 0)
+    }
+}
