@@ -54,6 +54,53 @@ public final class UDPSocket {
         return sent == bytes.count
     }
 
+    /// Where a datagram came from: an IPv4 address and port (network byte order, as the system
+    /// gives them).
+    public struct Peer: Hashable, Sendable {
+        let address: UInt32
+        let port: UInt16
+        public var portNumber: UInt16 { UInt16(bigEndian: port) }
+    }
+
+    /// The next datagram and its sender, waiting at most `milliseconds` (-1: for ever); nil when
+    /// none came in time.
+    public func receive(waiting milliseconds: Int32) -> (bytes: [UInt8], peer: Peer)? {
+        var descriptorPoll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        while true {
+            let ready = poll(&descriptorPoll, 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { return nil }
+            break
+        }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var from = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let count = buffer.withUnsafeMutableBytes { raw in
+            withUnsafeMutablePointer(to: &from) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, raw.baseAddress, raw.count, 0, $0, &length) }
+            }
+        }
+        guard count >= 0 else { return nil }
+        return (Array(buffer.prefix(count)), Peer(address: from.sin_addr.s_addr, port: from.sin_port))
+    }
+
+    /// Sends one datagram to `peer`; false if the system refused it.
+    @discardableResult
+    public func send(_ bytes: [UInt8], to peer: Peer) -> Bool {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = peer.address
+        address.sin_port = peer.port
+        let sent = bytes.withUnsafeBytes { buffer in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(descriptor, buffer.baseAddress, buffer.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+        return sent == bytes.count
+    }
+
     /// Waits for the next datagram.
     public func receive() -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 65536)

@@ -11,7 +11,7 @@ struct Eric: ParsableCommand {
             Exit status: 0 success (for scan: nothing found), 1 findings, 2 an error (bad \
             input, a command-line mistake), as grep and clamscan do.
             """,
-        subcommands: [Scan.self, Trace.self, Automata.self, SynthCommand.self, RunCommand.self, Listen.self, Baseline.self, Check.self, Watch.self, Keygen.self, Seal.self])
+        subcommands: [Scan.self, Trace.self, Automata.self, SynthCommand.self, RunCommand.self, Listen.self, Baseline.self, Check.self, Watch.self, Keygen.self, Seal.self, Push.self])
 
     /// Runs the command; usage errors exit with 2 (not ArgumentParser's 64) so that every
     /// error has the same status.

@@ -11,6 +11,7 @@ import GDBRemote
 import LM32Asm
 import LM32Sim
 import MPUSim
+import Sealing
 import ShippedAutomata
 
 struct RunCommand: ParsableCommand {
@@ -52,6 +53,12 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Send each alert record to a collector as it is made (udp://HOST:PORT; see eric listen).", valueName: "url"))
     var alerts: String?
+
+    @Option(help: ArgumentHelp("Serve the control channel on this address (udp://HOST:PORT, port 0 for any): the firmware waits for eric push (sealed automata, start, shutdown; docs/protocol.md) instead of sweeping once.", valueName: "url"))
+    var control: String?
+
+    @Option(help: ArgumentHelp("The board's device key file (eric keygen): its checker then takes sealed bundles (docs/security.md).", valueName: "file"))
+    var key: String?
 
     @Option(help: ArgumentHelp("Serve the GDB remote protocol (tcp::PORT or tcp:HOST:PORT).", valueName: "address"))
     var gdb: String?
@@ -161,15 +168,35 @@ struct RunCommand: ParsableCommand {
                 collector = try UDPSocket(sendingTo: host, port: port)
             } catch { Console.fail("eric: error: --alerts: \(error)", code: 2) }
         }
+        // The control channel: datagrams from operators become frames on the board's wire (from
+        // the operator's station, a port per sender), and the firmware's answers go back.
+        var channel: UDPSocket?
+        if let control {
+            do {
+                let (host, port) = try UDPSocket.parse(control)
+                let socket = try UDPSocket(listeningOn: host, port: port)
+                channel = socket
+                Console.error("eric: control channel on udp://\(host):\(socket.port)")
+            } catch { Console.fail("eric: error: --control: \(error)", code: 2) }
+        }
+        final class Peers { var ports: [UInt16: UDPSocket.Peer] = [:]; var byPeer: [UDPSocket.Peer: UInt16] = [:]; var dropped = 0 }
+        let peers = Peers()
+        var configuration = SoC.Configuration()
+        configuration.controlChannel = control != nil
+        configuration.key = key.map(loadDeviceKey)
         final class ClockSource { var cpu: LM32CPU?; var unsent = 0; var summary: AlertRecord? }
         let clock = ClockSource()
         let clockHz: UInt64 = SoC.Configuration().clockHz
         let soc: SoC
         do {
-            soc = try SoC(firmware: firmwareFile, host: dump, console: { console.bytes.append($0) }, frames: { frame in
+            soc = try SoC(firmware: firmwareFile, host: dump, configuration: configuration, console: { console.bytes.append($0) }, frames: { frame in
                 let cycles = clock.cpu?.cycles ?? 0
                 capture?.write(frame, nanoseconds: UInt64((Double(cycles) * 1e9 / Double(clockHz)).rounded()))
                 let udp = try? UDPFrame(frame: frame)
+                if let channel, let udp, udp.sourcePort == ControlMessage.port {
+                    if let peer = peers.ports[udp.destinationPort], !channel.send(udp.payload, to: peer) { clock.unsent += 1 }
+                    return
+                }
                 if let collector, let udp, !collector.send(udp.payload) { clock.unsent += 1 }
                 if let udp, let record = try? AlertRecord(payload: udp.payload), record.kind == .summary { clock.summary = record }
             })
@@ -203,6 +230,19 @@ struct RunCommand: ParsableCommand {
                 return .exited(status: summary.faults > 0 ? 3 : 0)
             case .budget: return .budget
             case .cpu(let stop): return stop
+            case .asleep where channel != nil:
+                // Waiting for the control channel: the next datagram goes on the wire.
+                guard let (bytes, peer) = channel!.receive(waiting: -1) else { return .budget }
+                let port = peers.byPeer[peer] ?? {
+                    let port = UInt16(40000 + peers.ports.count % 20000)
+                    peers.ports[port] = peer
+                    peers.byPeer[peer] = port
+                    return port
+                }()
+                let frame = UDPFrame(sourceIP: UDPFrame.collectorIP, destinationIP: UDPFrame.deviceIP, sourcePort: port,
+                                     destinationPort: ControlMessage.port, payload: bytes)
+                if !soc.ethernet.receive(frame.ethernetFrame(from: UDPFrame.operatorMAC, to: UDPFrame.deviceMAC)) { peers.dropped += 1 }
+                return .budget
             case .asleep:
                 capture?.close()
                 let cpu = soc.cpu
@@ -225,7 +265,8 @@ struct RunCommand: ParsableCommand {
             capture?.close()
             let errors = soc.ethernet.transmitErrors
             if !errors.isEmpty { Console.error("eric: warning: the firmware sent \(errors.count) malformed frame(s): \(errors.joined(separator: "; "))") }
-            if clock.unsent > 0 { Console.error("eric: warning: \(clock.unsent) alert record(s) could not be sent to \(alerts ?? "")") }
+            if clock.unsent > 0 { Console.error("eric: warning: \(clock.unsent) record(s) or answer(s) could not be sent") }
+            if peers.dropped > 0 { Console.error("eric: warning: \(peers.dropped) control datagram(s) arrived with no receive slot ready (the sender retries)") }
         }, flush: console.flush)
     }
 

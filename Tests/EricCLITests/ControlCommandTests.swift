@@ -1,0 +1,70 @@
+import AlertProtocol
+import Capture
+import Foundation
+import Testing
+import TestSupport
+
+/// eric run --control and eric push over loopback UDP (docs/protocol.md, "Control").
+@Suite struct ControlCommandTests {
+    struct Seen: Hashable { var page: UInt64, automaton: UInt16, name: UInt16, value: UInt64, origin: UInt32 }
+
+    /// The records a board sends to `collector` until its summary.
+    static func records(from collector: UDPSocket) -> [AlertRecord] {
+        var records: [AlertRecord] = []
+        while let (bytes, _) = collector.receive(waiting: 60_000), let record = try? AlertRecord(payload: bytes) {
+            records.append(record)
+            if record.kind == .summary { break }
+        }
+        return records
+    }
+
+    static func seen(_ records: [AlertRecord]) -> Set<Seen> {
+        Set(records.filter { $0.kind == .alert }.map { Seen(page: $0.page, automaton: $0.automaton, name: $0.nameID, value: $0.value, origin: $0.runs) })
+    }
+
+    @Test func aPushedSealedSetFindsWhatTheBuiltInSetFindsAndBadBundlesAreRefused() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = directory.appendingPathComponent("board.key").path
+        let bundle = directory.appendingPathComponent("set2.bundle").path
+        #expect(try Run("eric", ["keygen", "-o", key]).status == 0)
+        #expect(try Run("eric", ["seal", "--key", key, "--version", "2", "-o", bundle]).status == 0)
+
+        // The built-in set from ROM, the usual way: the reference.
+        let reference = try UDPSocket(listeningOn: "127.0.0.1", port: 0)
+        let plain = try Run("eric", ["run", "--alerts", "udp://127.0.0.1:\(reference.port)", "Fixtures/dumps/example.raw"])
+        #expect(plain.status == 1, "\(plain.stderr)")
+        let expected = Self.seen(Self.records(from: reference))
+
+        let collector = try UDPSocket(listeningOn: "127.0.0.1", port: 0)
+        let board = try Server("eric", ["run", "--control", "udp://127.0.0.1:0", "--key", key, "--alerts", "udp://127.0.0.1:\(collector.port)",
+                                        "Fixtures/dumps/example.raw"])
+        defer { if board.process.isRunning { kill(board.process.processIdentifier, SIGKILL) } }
+        let url = "udp://127.0.0.1:\(try #require(board.port, "\(board.announcement)"))"
+
+        let pushed = try Run("eric", ["push", bundle, url, "--start"])
+        #expect(pushed.status == 0 && pushed.stdout == "\(bundle): installed: set version 2\nsweep started\n", "\(pushed.stdout)\(pushed.stderr)")
+        let sealedRun = Self.records(from: collector)
+        #expect(sealedRun.last?.kind == .summary && !expected.isEmpty && Self.seen(sealedRun) == expected)
+
+        // The same bundle again (not newer), and one changed on the way: refused, status 1.
+        let again = try Run("eric", ["push", bundle, url])
+        #expect(again.status == 1 && again.stdout.contains("refused: version not newer than the loaded one; the board keeps set version 2"))
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: bundle)))
+        bytes[12] = 0; bytes[13] = 0; bytes[14] = 0; bytes[15] = 9   // version 9, without sealing it again
+        let forged = directory.appendingPathComponent("forged.bundle")
+        try Data(bytes).write(to: forged)
+        let refused = try Run("eric", ["push", forged.path, url])
+        #expect(refused.status == 1 && refused.stdout.contains("refused: the bundle's tag does not hold"), "\(refused.stdout)")
+        #expect(try Run("eric", ["push", url]).stdout == "set version 2\n")
+
+        let off = try Run("eric", ["push", url, "--shutdown"])
+        #expect(off.status == 0 && off.stdout == "board powered off\n")
+        board.process.waitUntilExit()
+        #expect(board.process.terminationStatus == 1)                  // its last sweep found alerts
+
+        // No board there: a clear error, not a hang.
+        let nobody = try Run("eric", ["push", url, "--timeout", "200", "--tries", "2"])
+        #expect(nobody.status == 2 && nobody.stderr.contains("no answer to status after 2 tries of 200 ms"), "\(nobody.stderr)")
+    }
+}
