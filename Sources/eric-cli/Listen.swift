@@ -63,9 +63,17 @@ struct Listen: ParsableCommand {
             let capture: Capture
             do { capture = try readCapture(path: source) } catch { Console.fail("eric: error: \(error)", code: 2) }
             var out = ""
+            var control = 0
             for (index, frame) in capture.frames.enumerated() {
                 do {
-                    let record = try AlertRecord(payload: UDPFrame(frame: frame.frame).payload)
+                    let udp = try UDPFrame(frame: frame.frame)
+                    // The control channel's messages and answers (eric run --control --pcap): not
+                    // records; counted, and tshark with the dissector shows them.
+                    if udp.sourcePort == ControlMessage.port || udp.destinationPort == ControlMessage.port {
+                        control += 1
+                        continue
+                    }
+                    let record = try AlertRecord(payload: udp.payload)
                     out += line(record, automata)
                     sink.map { forward(record, automata, to: $0) }
                 } catch {
@@ -73,6 +81,7 @@ struct Listen: ParsableCommand {
                 }
             }
             Console.write(out)
+            if control > 0 { Console.error("\(source): \(control) control-channel frame(s) (UDP port \(ControlMessage.port)) are not alert records; tshark with tools/wireshark/eric.lua shows them") }
             // The good records are out; the damage still makes the exit status an error.
             if let damage = capture.damage { Console.fail("\(source): error: \(damage) (the \(capture.frames.count) frames before it are shown)", code: 2) }
         }

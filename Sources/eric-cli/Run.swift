@@ -241,7 +241,10 @@ struct RunCommand: ParsableCommand {
                 }()
                 let frame = UDPFrame(sourceIP: UDPFrame.collectorIP, destinationIP: UDPFrame.deviceIP, sourcePort: port,
                                      destinationPort: ControlMessage.port, payload: bytes)
-                if !soc.ethernet.receive(frame.ethernetFrame(from: UDPFrame.operatorMAC, to: UDPFrame.deviceMAC)) { peers.dropped += 1 }
+                let wire = frame.ethernetFrame(from: UDPFrame.operatorMAC, to: UDPFrame.deviceMAC)
+                // The capture shows the wire both ways: the operator's messages too.
+                capture?.write(wire, nanoseconds: UInt64((Double(soc.cpu.cycles) * 1e9 / Double(clockHz)).rounded()))
+                if !soc.ethernet.receive(wire) { peers.dropped += 1 }
                 return .budget
             case .asleep:
                 capture?.close()

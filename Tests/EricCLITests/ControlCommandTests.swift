@@ -37,8 +37,9 @@ import TestSupport
         let expected = Self.seen(Self.records(from: reference))
 
         let collector = try UDPSocket(listeningOn: "127.0.0.1", port: 0)
+        let capture = directory.appendingPathComponent("board.pcap").path
         let board = try Server("eric", ["run", "--control", "udp://127.0.0.1:0", "--key", key, "--alerts", "udp://127.0.0.1:\(collector.port)",
-                                        "Fixtures/dumps/example.raw"])
+                                        "--pcap", capture, "Fixtures/dumps/example.raw"])
         defer { if board.process.isRunning { kill(board.process.processIdentifier, SIGKILL) } }
         let url = "udp://127.0.0.1:\(try #require(board.port, "\(board.announcement)"))"
 
@@ -62,6 +63,28 @@ import TestSupport
         #expect(off.status == 0 && off.stdout == "board powered off\n")
         board.process.waitUntilExit()
         #expect(board.process.terminationStatus == 1)                  // its last sweep found alerts
+
+        // The capture holds both directions; tshark with tools/wireshark/eric.lua reads them:
+        // the bundle's 4 LOADs of 1,024 bytes or less and a COMMIT, three times (installed, not
+        // newer, tag), START, STATUS, SHUTDOWN, each answered; and the sweep's records.
+        let dissector = packageRoot.appendingPathComponent("tools/wireshark/eric.lua").path
+        let tshark = try Run("/usr/bin/tshark", ["-X", "lua_script:" + dissector, "-r", capture, "-T", "fields",
+                                                 "-e", "eric_control.type", "-e", "eric_control.result", "-e", "eric.type"])
+        let rows = tshark.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        let control = rows.filter { !$0.hasPrefix("\t\t") }
+        let size = (try [UInt8](Data(contentsOf: URL(fileURLWithPath: bundle)))).count
+        let padded = (size + 3) / 4 * 4
+        // Each LOAD is answered with where the next byte goes; COMMIT with the checker's result.
+        func commit(_ result: Int) -> [String] {
+            stride(from: 0, to: padded, by: 1024).flatMap { ["0x10\t\t", "0x90\t\(min(padded, $0 + 1024))\t"] } + ["0x11\t\t", "0x91\t\(result)\t"]
+        }
+        #expect(control == commit(0) + ["0x12\t\t", "0x92\t0\t"] + commit(4) + commit(3) + ["0x14\t\t", "0x94\t2\t", "0x13\t\t", "0x93\t0\t"],
+                "\(tshark.stdout)\(tshark.stderr)")
+        #expect(rows.filter { $0.hasPrefix("\t\t") }.count == sealedRun.count)
+        // eric listen shows the records and counts the control frames aside.
+        let listened = try Run("eric", ["listen", capture])
+        #expect(listened.status == 0 && listened.stdout.split(separator: "\n").count == sealedRun.count
+                && listened.stderr.contains("\(control.count) control-channel frame(s) (UDP port 17747)"), "\(listened.stderr)")
 
         // No board there: a clear error, not a hang.
         let nobody = try Run("eric", ["push", url, "--timeout", "200", "--tries", "2"])

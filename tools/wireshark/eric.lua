@@ -1,4 +1,5 @@
--- Wireshark dissector for ERIC alert records (docs/protocol.md): UDP port 17746.
+-- Wireshark dissector for ERIC alert records (docs/protocol.md): UDP port 17746; and for the
+-- control channel's messages and answers (docs/protocol.md, "Control"): UDP port 17747.
 --   wireshark -X lua_script:tools/wireshark/eric.lua alerts.pcap
 --   tshark -X lua_script:tools/wireshark/eric.lua -r alerts.pcap -T fields -e eric.value
 local eric = Proto("eric", "ERIC integrity checker alert")
@@ -50,3 +51,43 @@ function eric.dissector(buffer, pinfo, tree)
 end
 
 DissectorTable.get("udp.port"):add(17746, eric)
+
+-- The control channel: a request (16 bytes, then LOAD's data) or an answer (20 bytes).
+local control = Proto("eric_control", "ERIC control channel")
+local messages = { [0x10] = "LOAD", [0x11] = "COMMIT", [0x12] = "START", [0x13] = "SHUTDOWN", [0x14] = "STATUS" }
+local results = { [0] = "installed", [1] = "malformed bundle", [2] = "another device key", [3] = "tag does not hold",
+                  [4] = "version not newer", [5] = "busy", [6] = "no device key", [7] = "bad table" }
+local c = control.fields
+c.type = ProtoField.uint8("eric_control.type", "Type", base.HEX)
+c.answer = ProtoField.bool("eric_control.answer", "Answer")
+c.sequence = ProtoField.uint32("eric_control.sequence", "Sequence number")
+c.argument = ProtoField.uint32("eric_control.argument", "Argument (LOAD: offset; COMMIT: length)")
+c.data = ProtoField.bytes("eric_control.data", "Bundle bytes")
+c.result = ProtoField.uint32("eric_control.result", "Result")
+c.version = ProtoField.uint32("eric_control.set_version", "Sealed set in place")
+
+function control.dissector(buffer, pinfo, tree)
+    if buffer:len() < 16 or buffer(0, 4):string() ~= "ERIC" then return 0 end
+    pinfo.cols.protocol = "ERIC control"
+    local kind = buffer(5, 1):uint()
+    local answer = kind >= 0x80
+    local name = messages[answer and kind - 0x80 or kind] or string.format("type 0x%x", kind)
+    local subtree = tree:add(control, buffer(), "ERIC control " .. name .. (answer and " answer" or ""))
+    subtree:add(c.type, buffer(5, 1))
+    subtree:add(c.answer, answer)
+    subtree:add(c.sequence, buffer(8, 4))
+    if answer and buffer:len() >= 20 then
+        subtree:add(c.result, buffer(12, 4))
+        subtree:add(c.version, buffer(16, 4))
+        local result = buffer(12, 4):uint()
+        local said = (kind == 0x91) and (results[result] or ("refused, reason " .. result)) or tostring(result)
+        pinfo.cols.info = string.format("%s answer: %s (set version %d)", name, said, buffer(16, 4):uint())
+    else
+        subtree:add(c.argument, buffer(12, 4))
+        if buffer:len() > 16 then subtree:add(c.data, buffer(16)) end
+        pinfo.cols.info = string.format("%s %d", name, buffer(12, 4):uint())
+    end
+    return buffer:len()
+end
+
+DissectorTable.get("udp.port"):add(17747, control)
