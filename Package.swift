@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport", "Synth"]),
         .testTarget(name: "LM32AsmTests", dependencies: ["LM32Asm", "LM32ISA", "LM32Sim", "ELF32", "TestSupport", "lm32as"]),
-        .testTarget(name: "EricSoCTests", dependencies: ["EricSoC", "Sealing", "LM32Sim", "MPUISA", "MPUSim", "MPUAsm", "LM32Asm", "ELF32", "ShippedAutomata", "TestSupport", "AlertProtocol"]),
+        .testTarget(name: "EricSoCTests", dependencies: ["EricSoC", "Sealing", "GDBRemote", "LM32Sim", "MPUISA", "MPUSim", "MPUAsm", "LM32Asm", "ELF32", "ShippedAutomata", "TestSupport", "AlertProtocol"]),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "LM32Sim", "ELF32", "TestSupport", "eric"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "Sealing", "EricSoC", "mpuas", "lm32as", "MPUISA", "TestSupport", "Capture", "AlertProtocol"]),
     ]

@@ -203,10 +203,14 @@ struct RunCommand: ParsableCommand {
         } catch {
             Console.fail("\(firmware ?? "<built-in>/firmware/eric.S"): error: \(error) (the SoC's ROM is 0x0-0x\(String(SoC.Configuration().romSize, radix: 16)), its RAM 0x\(String(SoC.Address.ram, radix: 16))+0x\(String(SoC.Configuration().ramSize, radix: 16)); docs/soc.md)", code: 2)
         }
-        do {
-            try soc.installAutomata(shippedAutomata())
-        } catch {
-            Console.fail("eric: error: \(error)", code: 2)
+        // A board on the control channel starts with no automata: its sets arrive sealed, and none
+        // lies in clear in its ROM (docs/security.md).
+        if control == nil {
+            do {
+                try soc.installAutomata(shippedAutomata())
+            } catch {
+                Console.fail("eric: error: \(error)", code: 2)
+            }
         }
         clock.cpu = soc.cpu
         let runMachine: (UInt64) -> LM32Stop = { budget in

@@ -2,6 +2,7 @@ import AlertProtocol
 import ELF32
 import EricSoC
 import Foundation
+import GDBRemote
 import LM32Asm
 import MPUSim
 import Sealing
@@ -12,7 +13,8 @@ import TestSupport
 /// arrive as frames, the firmware hands them to the checker and answers, and the sweep that
 /// follows finds what the direct scan finds with the same automata.
 @Suite struct ControlChannelTests {
-    static let key = try! DeviceKey(bytes: (0..<32).map { UInt8(255 - $0) })
+    static let keyBytes: [UInt8] = (0..<32).map { UInt8(255 - $0) }
+    static let key = try! DeviceKey(bytes: keyBytes)
 
     final class Board: @unchecked Sendable {
         let soc: SoC
@@ -131,6 +133,34 @@ import TestSupport
         // Another sender: the answer goes to its port, with the set in place.
         let (unknown, _) = try board.send(.status, port: 40001)
         #expect(unknown.result == 4)
+        // What the LM32 and its debugger can reach: ROM, the firmware's RAM, the Ethernet buffers
+        // (the bundle passed through them) and every checker register, read through the GDB stub
+        // as lm32-elf-gdb would ('m' packets). Neither the key nor a word of the set's code in
+        // clear is anywhere in it.
+        let session = GDBSession(target: LM32DebugTarget(cpu: board.soc.cpu))
+        var seen: [UInt8] = []
+        for (start, length) in [(UInt32(0), 1 << 20), (SoC.Address.ram, 1 << 20), (SoC.Address.ethernetBuffers, 0x1800), (SoC.Address.checker, 0x1000)] {
+            for address in stride(from: start, to: start + UInt32(length), by: 1024) {
+                guard case .reply(let text) = session.handle(Array("m\(String(address, radix: 16)),400".utf8)), !text.hasPrefix("E") else { continue }
+                let hex = Array(text.utf8)
+                seen += stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16) }
+            }
+        }
+        #expect(seen.count > 2 << 20)
+        let code = automata.flatMap(\.image.code)
+        let secrets = Set(stride(from: 0, to: code.count, by: 8).map { Array(code[$0..<$0 + 8]) }.filter { $0.contains { $0 != 0 } })
+            .union([Array(Self.keyBytes.prefix(8)), Array(Self.keyBytes.suffix(8))])
+        var index = 0
+        var found: [Int] = []
+        while index + 8 <= seen.count {
+            if secrets.contains(Array(seen[index..<index + 8])) { found.append(index) }
+            index += 1
+        }
+        #expect(found.isEmpty, "secret bytes at \(found.prefix(5))")
+        // The same search finds what is there in clear: the firmware's banner in ROM.
+        let banner = Array("ERIC firm".utf8.prefix(8))
+        #expect((0...(seen.count - 8)).contains { seen[$0] == banner[0] && Array(seen[$0..<$0 + 8]) == banner })
+
         #expect(try board.send(.shutdown).0.result == 0)
     }
 }
