@@ -168,6 +168,9 @@ struct RunCommand: ParsableCommand {
                 collector = try UDPSocket(sendingTo: host, port: port)
             } catch { Console.fail("eric: error: --alerts: \(error)", code: 2) }
         }
+        var configuration = SoC.Configuration()
+        configuration.controlChannel = control != nil
+        configuration.key = key.map(loadDeviceKey)
         // The control channel: datagrams from operators become frames on the board's wire (from
         // the operator's station, a port per sender), and the firmware's answers go back.
         var channel: UDPSocket?
@@ -181,9 +184,6 @@ struct RunCommand: ParsableCommand {
         }
         final class Peers { var ports: [UInt16: UDPSocket.Peer] = [:]; var byPeer: [UDPSocket.Peer: UInt16] = [:]; var dropped = 0 }
         let peers = Peers()
-        var configuration = SoC.Configuration()
-        configuration.controlChannel = control != nil
-        configuration.key = key.map(loadDeviceKey)
         final class ClockSource { var cpu: LM32CPU?; var unsent = 0; var summary: AlertRecord? }
         let clock = ClockSource()
         let clockHz: UInt64 = SoC.Configuration().clockHz
