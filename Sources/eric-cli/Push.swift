@@ -25,6 +25,9 @@ struct Push: ParsableCommand {
     @Argument(help: ArgumentHelp("[BUNDLE] URL: the bundle to load (optional), then the board's control address (udp://HOST:PORT).", valueName: "bundle-and-url"))
     var arguments: [String]
 
+    @Option(help: ArgumentHelp("The board's device key file: the bundle is checked against it (sealed for it, authentic) before anything is sent.", valueName: "file"))
+    var key: String?
+
     @Flag(help: "Start a sweep (after installing the bundle, if one is given).")
     var start = false
 
@@ -78,6 +81,14 @@ struct Push: ParsableCommand {
             }
             guard bytes.starts(with: SealedBundle.magic) else {
                 Console.fail("\(path): error: at byte 0: not a sealed bundle (no \"ERICSEAL\"; make one with eric seal)", code: 2)
+            }
+            // With the key, a bundle the board would refuse for its key or its tag is not sent.
+            if let key {
+                do {
+                    _ = try SealedBundle(bytes: bytes).open(key: loadDeviceKey(key), loadedVersion: 0)
+                } catch {
+                    Console.fail("\(path): error: \(error.description) (checked with \(key); nothing sent)", code: 2)
+                }
             }
             // Whole words: the board's buffer takes 32-bit words; COMMIT says the real length.
             let padded = bytes + [UInt8](repeating: 0, count: (4 - bytes.count % 4) % 4)

@@ -58,6 +58,13 @@ import TestSupport
         let refused = try Run("eric", ["push", forged.path, url])
         #expect(refused.status == 1 && refused.stdout.contains("refused: the bundle's tag does not hold"), "\(refused.stdout)")
         #expect(try Run("eric", ["push", url]).stdout == "set version 2\n")
+        // With the key, a forged bundle is caught before anything is sent; another board's too.
+        let checked = try Run("eric", ["push", "--key", key, forged.path, url])
+        #expect(checked.status == 2 && checked.stderr.contains("the bundle's tag does not hold") && checked.stderr.contains("nothing sent"), "\(checked.stderr)")
+        let otherKey = directory.appendingPathComponent("other.key").path
+        #expect(try Run("eric", ["keygen", "-o", otherKey]).status == 0)
+        let mismatch = try Run("eric", ["push", "--key", otherKey, bundle, url])
+        #expect(mismatch.status == 2 && mismatch.stderr.contains("sealed for another device key"), "\(mismatch.stderr)")
 
         let off = try Run("eric", ["push", url, "--shutdown"])
         #expect(off.status == 0 && off.stdout == "board powered off\n")
