@@ -679,14 +679,6 @@ send_record:
     lw r2, (r7+REC_FAULTS)
     mvi r3, 4
     calli put_be
-    addi r1, r6, IP_HEADER                # IPv4 header checksum
-    mvi r2, 20
-    mvi r3, 0
-    calli sum16
-    xori r2, r1, 0xffff
-    addi r1, r6, IP_HEADER + 10
-    mvi r3, 2
-    calli put_be
     addi r1, r6, UDP_HEADER               # UDP checksum, with the pseudo-header's sum
     mvi r2, 64
     mvu r3, PSEUDO_HEADER_SUM
@@ -697,19 +689,42 @@ send_record:
 3:  addi r1, r6, UDP_HEADER + 6
     mvi r3, 2
     calli put_be
-    addi r1, r6, 8                        # FCS over the frame, little-endian after it
-    mvi r2, FRAME_BYTES - 12
+    mvi r2, FRAME_BYTES
+    calli send_frame
+    lw ra, (sp+4)
+    addi sp, sp, 8
+    ret
+
+# Sends the frame of r2 bytes (preamble and FCS included) in the TX buffer r6, after its IPv4
+# header checksum and its FCS (over the frame, little-endian after it). Uses r1-r5.
+send_frame:
+    addi sp, sp, -8
+    sw (sp+4), ra
+    sw (sp+8), r2
+    addi r1, r6, IP_HEADER                # IPv4 header checksum
+    mvi r2, 20
+    mvi r3, 0
+    calli sum16
+    xori r2, r1, 0xffff
+    addi r1, r6, IP_HEADER + 10
+    mvi r3, 2
+    calli put_be
+    addi r1, r6, 8                        # FCS
+    lw r2, (sp+8)
+    addi r2, r2, -12
     calli crc32
-    addi r3, r6, FRAME_BYTES - 4
+    lw r3, (sp+8)
+    add r3, r3, r6
+    addi r3, r3, -4
     mvi r4, 4
-4:  sb (r3+0), r1
+1:  sb (r3+0), r1
     srui r1, r1, 8
     addi r3, r3, 1
     addi r4, r4, -1
-    bne r4, r0, 4b
+    bne r4, r0, 1b
     mvhi r2, hi(ETHERNET)
     ori r2, r2, lo(ETHERNET)
-    mvi r3, FRAME_BYTES
+    lw r3, (sp+8)
     sw (r2+TXCOUNT), r3                   # send
     lw ra, (sp+4)
     addi sp, sp, 8
@@ -934,28 +949,8 @@ send_reply:
     addi r1, r6, RECORD + 16
     mvi r3, 4
     calli put_be
-    addi r1, r6, IP_HEADER                # IPv4 header checksum
-    mvi r2, 20
-    mvi r3, 0
-    calli sum16
-    xori r2, r1, 0xffff
-    addi r1, r6, IP_HEADER + 10
-    mvi r3, 2
-    calli put_be
-    addi r1, r6, 8                        # FCS over the frame, little-endian after it
-    mvi r2, REPLY_BYTES - 12
-    calli crc32
-    addi r3, r6, REPLY_BYTES - 4
-    mvi r4, 4
-2:  sb (r3+0), r1
-    srui r1, r1, 8
-    addi r3, r3, 1
-    addi r4, r4, -1
-    bne r4, r0, 2b
-    mvhi r2, hi(ETHERNET)
-    ori r2, r2, lo(ETHERNET)
-    mvi r3, REPLY_BYTES
-    sw (r2+TXCOUNT), r3                   # send
+    mvi r2, REPLY_BYTES
+    calli send_frame
     lw ra, (sp+4)
     addi sp, sp, 8
     ret
