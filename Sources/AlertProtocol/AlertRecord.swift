@@ -4,6 +4,10 @@ public struct AlertRecord: Equatable, Sendable {
     public static let size = 56
     public static let magic: [UInt8] = Array("ERIC".utf8)
     public static let version: UInt8 = 1
+    /// The version of a record that carries an authentication trailer (a board with a key).
+    public static let authenticatedVersion: UInt8 = 2
+    /// The trailer: the boot nonce (8 bytes) and the tag (16).
+    public static let trailerSize = 24
     public static let port: UInt16 = 17746
 
     public var kind: Kind
@@ -18,6 +22,18 @@ public struct AlertRecord: Equatable, Sendable {
     /// A summary's runs; an alert's origin (`origin`).
     public var runs: UInt32 = 0
     public var faults: UInt32 = 0
+    /// The trailer of a version-2 record (docs/protocol.md, "Authenticated records").
+    public var authentication: Authentication?
+
+    public struct Authentication: Equatable, Sendable {
+        /// Drawn by the checker at reset: one boot's records share it.
+        public var bootNonce: UInt64
+        public var tag: [UInt8]
+        public init(bootNonce: UInt64, tag: [UInt8]) {
+            self.bootNonce = bootNonce
+            self.tag = tag
+        }
+    }
 
     /// What made an alert record (its bytes 48-51; docs/protocol.md): an alert of the sweep, an
     /// alert of a follow-up run, or a follow-up run that raised none (value 0), sent so that the
@@ -44,8 +60,15 @@ public struct AlertRecord: Equatable, Sendable {
         self.faults = faults
     }
 
+    /// The payload: the body, then the trailer if the record is authenticated.
     public var bytes: [UInt8] {
-        var out = Self.magic + [Self.version, kind.rawValue]
+        guard let authentication else { return body }
+        return body + bigEndian(authentication.bootNonce, 8) + authentication.tag
+    }
+
+    /// The 56 bytes the tag covers (with the boot nonce): version 2 when authenticated.
+    public var body: [UInt8] {
+        var out = Self.magic + [authentication == nil ? Self.version : Self.authenticatedVersion, kind.rawValue]
         out += bigEndian(UInt64(deviceID), 2) + bigEndian(UInt64(sequence), 4) + bigEndian(UInt64(automaton), 2) + bigEndian(UInt64(nameID), 2)
         for field in [value, page, mpuCycles, time] { out += bigEndian(field, 8) }
         return out + bigEndian(UInt64(runs), 4) + bigEndian(UInt64(faults), 4)
@@ -55,12 +78,21 @@ public struct AlertRecord: Equatable, Sendable {
     public init(payload: [UInt8]) throws(ProtocolError) {
         guard payload.count >= Self.size else { throw ProtocolError(offset: payload.count, message: "record of \(payload.count) bytes, expected \(Self.size)") }
         guard Array(payload[0..<4]) == Self.magic else { throw ProtocolError(offset: 0, message: "no \"ERIC\" magic") }
-        guard payload[4] == Self.version else { throw ProtocolError(offset: 4, message: "protocol version \(payload[4]), expected \(Self.version)") }
+        guard payload[4] == Self.version || payload[4] == Self.authenticatedVersion else {
+            throw ProtocolError(offset: 4, message: "protocol version \(payload[4]), expected \(Self.version) or \(Self.authenticatedVersion) (authenticated)")
+        }
+        let authenticated = payload[4] == Self.authenticatedVersion
+        guard !authenticated || payload.count >= Self.size + Self.trailerSize else {
+            throw ProtocolError(offset: payload.count, message: "authenticated record of \(payload.count) bytes, expected \(Self.size + Self.trailerSize)")
+        }
         guard let kind = Kind(rawValue: payload[5]) else { throw ProtocolError(offset: 5, message: "record type \(payload[5]) is neither 1 (alert) nor 2 (summary)") }
         func field(_ at: Int, _ size: Int) -> UInt64 { payload[at..<at + size].reduce(0) { $0 << 8 | UInt64($1) } }
         self.init(kind: kind, deviceID: UInt16(field(6, 2)), sequence: UInt32(field(8, 4)), automaton: UInt16(field(12, 2)), nameID: UInt16(field(14, 2)),
                   value: field(16, 8), page: field(24, 8), mpuCycles: field(32, 8), time: field(40, 8),
                   runs: UInt32(field(48, 4)), faults: UInt32(field(52, 4)))
+        if authenticated {
+            authentication = Authentication(bootNonce: field(Self.size, 8), tag: Array(payload[(Self.size + 8)..<(Self.size + Self.trailerSize)]))
+        }
     }
 }
 

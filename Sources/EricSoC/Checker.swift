@@ -144,7 +144,7 @@ public final class Checker: BusDevice {
     public static let busy: UInt32 = 1, done: UInt32 = 2, alert: UInt32 = 4, fault: UInt32 = 8, error: UInt32 = 16
 
     public init(host: any PhysicalMemory, timing: TimingModel = .slides, lm32ClockHz: UInt64 = 80_000_000, fifoDepth: Int = 16,
-                engine: Engine = .automatic, key: DeviceKey? = nil, clock: @escaping () -> UInt64 = { 0 }) {
+                engine: Engine = .automatic, key: DeviceKey? = nil, bootNonce: UInt64? = nil, clock: @escaping () -> UInt64 = { 0 }) {
         self.host = host
         ranges = host.ranges
         self.fifoDepth = max(1, fifoDepth)
@@ -154,6 +154,9 @@ public final class Checker: BusDevice {
         self.engine = engine
         self.clock = clock
         sealing.key = key
+        sealing.authenticator = key.map(RecordAuthenticator.init(deviceKey:))
+        // The board's true random generator draws it at reset; a test or a reproducible run gives it.
+        sealing.bootNonce = bootNonce ?? UInt64.random(in: .min ... .max)
     }
 
     deinit { runAhead?.stop() }

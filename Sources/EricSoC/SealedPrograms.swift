@@ -25,7 +25,15 @@ struct SealingState {
     var programKey: SymmetricKey?
     /// Per list slot, the alert values of its `.alert` names (for ALERT_NAME).
     var alertNames: [[UInt32]] = []
+    /// The record tagger (RECORD_DATA, RECORD_TAG; docs/soc.md): the key derived for records,
+    /// this boot's nonce, the words written since the last tag, and the tag being read out.
+    var authenticator: RecordAuthenticator?
+    var bootNonce: UInt64 = 0
+    var recordMessage: [UInt8] = []
+    var recordOutput: [UInt32] = []
 
+    /// The most a record to tag may hold: a longer message is cut off and flags ERROR.
+    static let recordMessageLimit = 256
     static let noResult: UInt32 = 0xffff_ffff
     static let busyResult: UInt32 = 5, noKeyResult: UInt32 = 6, badTableResult: UInt32 = 7
 }
@@ -73,13 +81,15 @@ extension Checker {
         case 0xbc: return sealing.result
         case 0xc0: return sealing.version
         case 0xc4: return alertNameOfOldest
+        case 0xc8: return 0   // write-only, as the key
+        case 0xcc: return nextRecordTagWord()
         default: return nil
         }
     }
 
     func writeSealing(_ offset: UInt32, value: UInt32) -> Bool {
         switch offset {
-        case 0xac, 0xbc, 0xc0, 0xc4: break   // read-only: no register takes a key
+        case 0xac, 0xbc, 0xc0, 0xc4, 0xcc: break   // read-only: no register takes a key
         case 0xb0: sealing.bundleAddress = min(value & ~3, UInt32(SealedBundle.maximumSize))
         case 0xb4:
             let at = Int(sealing.bundleAddress)
@@ -88,9 +98,30 @@ extension Checker {
             for k in 0..<4 { sealing.bundle[at + k] = UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * k)) }
             sealing.bundleAddress += 4
         case 0xb8: commitBundle(length: Int(value))
+        case 0xc8:
+            guard sealing.recordMessage.count + 4 <= SealingState.recordMessageLimit else { status |= Self.error; break }
+            sealing.recordMessage += (0..<4).map { UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * $0)) }
+            sealing.recordOutput = []
         default: return false
         }
         return true
+    }
+
+    /// RECORD_TAG: the first read after RECORD_DATA writes tags the words written (and starts
+    /// the next message); it and the next five give the boot nonce (high word first) and the
+    /// 16-byte tag, big-endian words. Without a key: zeros, and ERROR.
+    func nextRecordTagWord() -> UInt32 {
+        if sealing.recordOutput.isEmpty {
+            guard let authenticator = sealing.authenticator else { status |= Self.error; return 0 }
+            let nonce = sealing.bootNonce
+            let tag = authenticator.tag(bootNonce: nonce, body: sealing.recordMessage)
+            sealing.recordMessage.removeAll()
+            sealing.recordOutput = [UInt32(truncatingIfNeeded: nonce >> 32), UInt32(truncatingIfNeeded: nonce)]
+                + stride(from: 0, to: tag.count, by: 4).map { at in tag[at..<at + 4].reduce(0) { $0 << 8 | UInt32($1) } }
+            // Read out in order: the first word is taken below.
+            sealing.recordOutput.reverse()
+        }
+        return sealing.recordOutput.popLast() ?? 0
     }
 
     /// ALERT_NAME: the oldest value's index among its automaton's `.alert` values in the sealed

@@ -30,6 +30,9 @@ public final class SoC {
         /// The device key the checker is made with (docs/security.md); nil: a board that takes no
         /// sealed automata.
         public var key: DeviceKey?
+        /// The nonce the checker's random generator draws at reset, which a keyed board's records
+        /// carry (docs/protocol.md); nil: a random one. Give it only to reproduce a run.
+        public var bootNonce: UInt64?
         /// The control strapping (sysctl GPIO_IN bit 1): the firmware serves the control channel
         /// (docs/protocol.md, "Control") instead of sweeping once at power-on.
         public var controlChannel = false
@@ -71,7 +74,7 @@ public final class SoC {
                                   clock: { cpu.cycles })
         ethernet = EthernetMAC(clockHz: configuration.clockHz, clock: { cpu.cycles }, transmit: frames)
         checker = Checker(host: host, timing: configuration.timing, lm32ClockHz: configuration.clockHz, engine: configuration.engine,
-                          key: configuration.key, clock: { cpu.cycles })
+                          key: configuration.key, bootNonce: configuration.bootNonce, clock: { cpu.cycles })
         try bus.attach(rom, at: Address.rom, size: configuration.romSize, name: "rom")
         try bus.attach(ram, at: Address.ram, size: configuration.ramSize, name: "ram")
         try bus.attach(ethernet.buffers, at: Address.ethernetBuffers, size: UInt32(ethernet.buffers.count), name: "ethernet buffers")

@@ -75,6 +75,9 @@ public enum ShippedFirmware {
     .equ BUNDLE_RESULT, 0xbc
     .equ SET_VERSION, 0xc0
     .equ ALERT_NAME, 0xc4
+    .equ RECORD_DATA, 0xc8                # the record tagger (docs/protocol.md, "Authenticated records")
+    .equ RECORD_TAG, 0xcc
+    .equ KEY_STATE, 0xac
     .equ START_LIST, 2
     .equ START_FOLLOWUPS, 4
 
@@ -99,6 +102,9 @@ public enum ShippedFirmware {
     .equ IP_HEADER, 22                    # offsets in the TX buffer
     .equ UDP_HEADER, 42
     .equ RECORD, 50
+    .equ RECORD_BYTES, 56
+    .equ TRAILER, 24                      # boot nonce 8 + tag 16
+    .equ AUTHENTICATED_VERSION, 2
     .equ PSEUDO_HEADER_SUM, 0x81da        # 192.168.0.42 + 192.168.0.14 + 17 + 64, folded
     .equ BUSY, 1
     .equ DONE, 2
@@ -124,8 +130,9 @@ public enum ShippedFirmware {
     .equ CURRENT_NAME, 52                 # ALERT_NAME of the alert being reported (sealed sets)
     .equ MSG_TYPE, 56                     # the control message being answered
     .equ MSG_SEQUENCE, 60
-    .equ MSG_ARGUMENT, 64
-    .equ MSG_FRAME, 68                    # where its frame is (for the reply's addresses)
+    .equ MSG_ARGUMENT, 0x74               # (after the record: a sweep may start before a reply is sent)
+    .equ MSG_FRAME, 0x78                  # where its frame is (for the reply's addresses)
+    .equ TRAILER_BYTES, 0x7c              # 24 when the checker has a key: records are authenticated
     # The record being sent (filled by the caller of send_record).
     .equ REC_AUTOMATON, 0x40
     .equ REC_NAME, 0x44
@@ -183,6 +190,10 @@ reset:
     sw (r23+FAULTS), r0
     sw (r23+SEQUENCE), r0
     sw (r23+TX_WAITS), r0
+    lw r2, (r11+KEY_STATE)                # a board with a key authenticates its records
+    be r2, r0, 1f
+    mvi r2, TRAILER
+1:  sw (r23+TRAILER_BYTES), r2
     calli crc32_table
     mvhi r1, hi(banner)
     ori r1, r1, lo(banner)
@@ -679,9 +690,14 @@ send_record:
     lw r2, (r7+REC_FAULTS)
     mvi r3, 4
     calli put_be
+    lw r2, (r7+TRAILER_BYTES)
+    be r2, r0, 4f
+    calli tag_record
+4:  lw r8, (r7+TRAILER_BYTES)             # 0, or the trailer's 24 bytes
     addi r1, r6, UDP_HEADER               # UDP checksum, with the pseudo-header's sum
-    mvi r2, 64
+    addi r2, r8, 64
     mvu r3, PSEUDO_HEADER_SUM
+    add r3, r3, r8                        # its UDP length (the header's is summed with the packet)
     calli sum16
     xori r2, r1, 0xffff
     bne r2, r0, 3f
@@ -689,8 +705,47 @@ send_record:
 3:  addi r1, r6, UDP_HEADER + 6
     mvi r3, 2
     calli put_be
-    mvi r2, FRAME_BYTES
+    lw r2, (r7+TRAILER_BYTES)
+    addi r2, r2, FRAME_BYTES
     calli send_frame
+    lw ra, (sp+4)
+    addi sp, sp, 8
+    ret
+
+# Makes the record in the TX buffer r6 an authenticated one (docs/protocol.md): version 2, the
+# IPv4 and UDP lengths grown by the trailer, and the trailer itself, which the checker's
+# record tagger computes from the 56 bytes written to it (the key never leaves the checker).
+# Uses r1-r5, r8.
+tag_record:
+    addi sp, sp, -8
+    sw (sp+4), ra
+    sw (sp+8), r9
+    mvi r2, AUTHENTICATED_VERSION
+    sb (r6+RECORD+4), r2
+    addi r1, r6, IP_HEADER + 2
+    mvi r2, 20 + 8 + RECORD_BYTES + TRAILER
+    mvi r3, 2
+    calli put_be
+    addi r1, r6, UDP_HEADER + 4
+    mvi r2, 8 + RECORD_BYTES + TRAILER
+    mvi r3, 2
+    calli put_be
+    mvhi r9, hi(CHECKER)
+    ori r9, r9, lo(CHECKER)
+    addi r1, r6, RECORD
+    addi r8, r6, RECORD + RECORD_BYTES
+1:  mvi r3, 4                             # the record, a big-endian word at a time
+    calli get_be
+    sw (r9+RECORD_DATA), r2
+    addi r1, r1, 4
+    bne r1, r8, 1b
+    addi r8, r8, TRAILER
+2:  lw r2, (r9+RECORD_TAG)                # the boot nonce, then the tag
+    mvi r3, 4
+    calli put_be
+    addi r1, r1, 4
+    bne r1, r8, 2b
+    lw r9, (sp+8)
     lw ra, (sp+4)
     addi sp, sp, 8
     ret

@@ -5,6 +5,7 @@ import CLISupport
 import Capture
 import Foundation
 import MPUSim
+import Sealing
 
 struct Listen: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,6 +19,13 @@ struct Listen: ParsableCommand {
               eric listen udp://127.0.0.1:17746             (first; then, elsewhere:)
               eric run --alerts udp://127.0.0.1:17746 dump.raw
               eric listen --json alerts.pcap
+
+            With --key (the board's device key file), every record must carry a valid tag \
+            (docs/protocol.md, "Authenticated records"): forged records and replays are \
+            reported and not shown as alerts, records that arrive after later ones are shown \
+            and reported as late, and sequence numbers that never arrived are reported at each \
+            summary and at the end. Exit status: 0, or 1 when a record was forged, replayed or \
+            missing (--key), 2 on an error.
             """)
 
     @Argument(help: "udp://HOST:PORT to listen on (port 0: any free port, printed on standard error), or a pcap file.")
@@ -28,6 +36,9 @@ struct Listen: ParsableCommand {
 
     @Flag(help: "Over UDP, keep listening after a summary record.")
     var keepGoing = false
+
+    @Option(help: ArgumentHelp("The board's device key file: verify each record's tag and sequence (forged, replayed, late, missing).", valueName: "file"))
+    var key: String?
 
     @Option(help: ArgumentHelp("Also forward every record to a syslog collector (RFC 5424; rsyslog, syslog-ng): udp://HOST:PORT or tcp://HOST:PORT.", valueName: "url"))
     var syslog: String?
@@ -41,7 +52,8 @@ struct Listen: ParsableCommand {
             if let sink, sink.failures > 0 { Console.error("eric: warning: \(sink.failures) records could not be sent to \(syslog ?? "")") }
         }
         // Records name automata by the checker's slot: the shipped ones in the order eric installs them.
-        let automata = SoC.slotOrder(shippedAutomata())
+        let receiver = Receiver(automata: SoC.slotOrder(shippedAutomata()), json: json, sink: sink,
+                                authenticator: key.map { RecordAuthenticator(deviceKey: loadDeviceKey($0)) })
         if source.hasPrefix("udp://") {
             let socket: UDPSocket
             do {
@@ -52,13 +64,14 @@ struct Listen: ParsableCommand {
             while let datagram = socket.receive() {
                 do {
                     let record = try AlertRecord(payload: datagram)
-                    Console.write(line(record, automata))
-                    sink.map { forward(record, automata, to: $0) }
-                    if record.kind == .summary && !keepGoing { return }
+                    let (text, summary) = receiver.take(record)
+                    Console.write(text + (summary ? receiver.missing() : ""))
+                    if summary && !keepGoing { break }
                 } catch {
                     Console.error("eric: warning: a datagram of \(datagram.count) bytes is not an ERIC record: \(error)")
                 }
             }
+            receiver.finish()
         } else {
             let capture: Capture
             do { capture = try readCapture(path: source) } catch { Console.fail("eric: error: \(error)", code: 2) }
@@ -73,23 +86,127 @@ struct Listen: ParsableCommand {
                         control += 1
                         continue
                     }
-                    let record = try AlertRecord(payload: udp.payload)
-                    out += line(record, automata)
-                    sink.map { forward(record, automata, to: $0) }
+                    out += receiver.take(try AlertRecord(payload: udp.payload)).text
                 } catch {
                     Console.error("\(source): warning: frame \(index + 1) is not an ERIC record: \(error)")
                 }
             }
-            Console.write(out)
+            Console.write(out + receiver.missing() + receiver.unfinished())
             if control > 0 { Console.error("\(source): \(control) control-channel frame(s) (UDP port \(ControlMessage.port)) are not alert records; tshark with tools/wireshark/eric.lua shows them") }
             // The good records are out; the damage still makes the exit status an error.
             if let damage = capture.damage { Console.fail("\(source): error: \(damage) (the \(capture.frames.count) frames before it are shown)", code: 2) }
+            receiver.finish()
         }
     }
 
-    func line(_ record: AlertRecord, _ automata: [Automaton]) -> String { Self.line(record, automata, json: json) }
+    /// Turns records into lines, through the audit when there is a key, and forwards them.
+    final class Receiver {
+        let automata: [Automaton]
+        let json: Bool
+        let sink: SyslogSink?
+        var audit: RecordAudit?
+        /// Records forged or replayed, and sequence numbers missing: with a key, exit status 1.
+        var forged = 0, replayed = 0, missingRecords = 0
+        var unverified = 0
 
-    static func line(_ record: AlertRecord, _ automata: [Automaton], json: Bool) -> String {
+        init(automata: [Automaton], json: Bool, sink: SyslogSink?, authenticator: RecordAuthenticator?) {
+            self.automata = automata
+            self.json = json
+            self.sink = sink
+            audit = authenticator.map { authenticator in
+                RecordAudit { authenticator.verify(bootNonce: $0, body: $1, tag: $2) }
+            }
+        }
+
+        /// The lines for a record, and whether it ends a sweep (a summary, genuine when checked).
+        func take(_ record: AlertRecord) -> (text: String, summary: Bool) {
+            guard audit != nil else {
+                if record.authentication != nil { unverified += 1 }
+                sink.map { Listen.forward(record, automata, to: $0) }
+                return (Listen.line(record, automata, json: json, authenticated: nil), record.kind == .summary)
+            }
+            let verdict = audit!.admit(record)
+            let seq = record.sequence, device = record.deviceID
+            let boot = record.authentication.map { hex($0.bootNonce, 16) } ?? "none"
+            var out = ""
+            switch verdict {
+            case .forged(let reason):
+                forged += 1
+                return (problem("forged", ["sequence": .number(UInt64(seq)), "device": .number(UInt64(device)), "reason": .text(reason)],
+                                "FORGED record claiming #\(seq) (device \(device)): \(reason); not shown"), false)
+            case .replayed:
+                replayed += 1
+                return (problem("replayed", ["sequence": .number(UInt64(seq)), "device": .number(UInt64(device)), "boot": .text(boot)],
+                                "REPLAYED record #\(seq) (device \(device), boot \(boot)): received before; not shown again"), false)
+            case .late(let after, let reported):
+                out = problem("late", ["sequence": .number(UInt64(seq)), "device": .number(UInt64(device)), "after": .number(UInt64(after)),
+                                       "reported_missing": .flag(reported)],
+                              "late: record #\(seq) arrived after #\(after)" + (reported ? ", once reported missing" : ""))
+            case .inOrder: break
+            }
+            sink.map { Listen.forward(record, automata, to: $0) }
+            return (out + Listen.line(record, automata, json: json, authenticated: true), record.kind == .summary)
+        }
+
+        /// Lines for the sequence numbers that have not arrived (each reported once).
+        func missing() -> String {
+            guard audit != nil else { return "" }
+            return audit!.missing().map { gap in
+                let range = gap.sequences
+                missingRecords += range.count
+                let which = range.count == 1 ? "record #\(range.lowerBound)" : "records #\(range.lowerBound)-#\(range.upperBound)"
+                return problem("missing", ["device": .number(UInt64(gap.device)), "boot": .text(hex(gap.bootNonce, 16)),
+                                           "first": .number(UInt64(range.lowerBound)), "last": .number(UInt64(range.upperBound))],
+                               "MISSING \(which) (device \(gap.device), boot \(hex(gap.bootNonce, 16))): never arrived")
+            }.joined()
+        }
+
+        /// Lines for the boots whose last sweep has no summary (at the end of a capture).
+        func unfinished() -> String {
+            guard let audit else { return "" }
+            return audit.unfinished().map { boot in
+                missingRecords += 1
+                return problem("missing-summary", ["device": .number(UInt64(boot.device)), "boot": .text(hex(boot.bootNonce, 16)),
+                                                   "after": .number(UInt64(boot.last))],
+                               "MISSING the summary of boot \(hex(boot.bootNonce, 16)) (device \(boot.device)): nothing after record #\(boot.last) arrived")
+            }.joined()
+        }
+
+        /// Ends the listener: a note on tags not checked, and exit status 1 for what the audit found.
+        func finish() {
+            if unverified > 0 { Console.error("eric: note: \(unverified) records carry tags (a board with a key); give --key to verify them") }
+            if forged + replayed + missingRecords > 0 {
+                Console.fail("eric: the records do not hold: \(forged) forged, \(replayed) replayed, \(missingRecords) missing (see above)", code: 1)
+            }
+        }
+
+        enum Field { case number(UInt64), text(String), flag(Bool) }
+
+        /// A finding of the audit: a JSON line of its type, or a text line; to syslog as an error.
+        func problem(_ type: String, _ fields: [String: Field], _ text: String) -> String {
+            sink?.send(severity: 3, messageID: type, data: fields.keys.sorted().map { key in
+                switch fields[key]! {
+                case .number(let n): (key, String(n))
+                case .text(let t): (key, t)
+                case .flag(let f): (key, String(f))
+                }
+            }, text: text)
+            guard json else { return text + "\n" }
+            var object: [String: Any] = ["type": type]
+            for (key, field) in fields {
+                switch field {
+                case .number(let n): object[key] = n
+                case .text(let t): object[key] = t
+                case .flag(let f): object[key] = f
+                }
+            }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            return String(decoding: data, as: UTF8.self) + "\n"
+        }
+    }
+
+    /// `authenticated`: true when its tag was verified, nil when there was no key to verify with.
+    static func line(_ record: AlertRecord, _ automata: [Automaton], json: Bool, authenticated: Bool? = nil) -> String {
         let automaton = Int(record.automaton) < automata.count ? automata[Int(record.automaton)] : nil
         let alerts = automaton?.metadata.alerts ?? []
         let name = Int(record.nameID) < alerts.count ? alerts[Int(record.nameID)].name : nil
@@ -100,7 +217,8 @@ struct Listen: ParsableCommand {
                                               value: alert ? record.value : nil, page: alert ? record.page : nil, mpu_cycle: alert ? record.mpuCycles : nil,
                                               origin: alert ? Self.originName(record) : nil,
                                               alerts: alert ? nil : record.value, pages: alert ? nil : record.page, runs: alert ? nil : record.runs,
-                                              faults: alert ? nil : record.faults, mpu_cycles: alert ? nil : record.mpuCycles))
+                                              faults: alert ? nil : record.faults, mpu_cycles: alert ? nil : record.mpuCycles,
+                                              authenticated: authenticated))
         }
         if record.kind == .summary {
             return "summary #\(record.sequence): \(record.value) alerts, \(record.page) pages, \(record.runs) runs, \(record.faults) faults, \(record.mpuCycles) MPU cycles\n"
@@ -134,12 +252,13 @@ struct Listen: ParsableCommand {
         let runs: UInt32?
         let faults: UInt32?
         let mpu_cycles: UInt64?
+        let authenticated: Bool?
     }
 
     /// A record as a syslog message: an alert a warning (a follow-up run without one,
     /// informational), a summary informational; its fields as structured data, the text as
     /// `eric listen` prints it.
-    func forward(_ record: AlertRecord, _ automata: [Automaton], to sink: SyslogSink) {
+    static func forward(_ record: AlertRecord, _ automata: [Automaton], to sink: SyslogSink) {
         let text = Self.line(record, automata, json: false).trimmingCharacters(in: .newlines)
         var data = [("device", String(record.deviceID)), ("sequence", String(record.sequence))]
         if record.kind == .alert {

@@ -57,8 +57,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Serve the control channel on this address (udp://HOST:PORT, port 0 for any): the firmware waits for eric push (sealed automata, start, shutdown; docs/protocol.md) instead of sweeping once.", valueName: "url"))
     var control: String?
 
-    @Option(help: ArgumentHelp("The board's device key file (eric keygen): its checker then takes sealed bundles (docs/security.md).", valueName: "file"))
+    @Option(help: ArgumentHelp("The board's device key file (eric keygen): its checker then takes sealed bundles and its records are authenticated (docs/security.md).", valueName: "file"))
     var key: String?
+
+    @Option(help: ArgumentHelp("With --key: the boot nonce the checker draws at reset (default: a random one), 16 hex digits; only to reproduce a run's records byte for byte, never on a board in service.", valueName: "hex"))
+    var bootNonce: String?
 
     @Option(help: ArgumentHelp("Serve the GDB remote protocol (tcp::PORT or tcp:HOST:PORT).", valueName: "address"))
     var gdb: String?
@@ -171,6 +174,14 @@ struct RunCommand: ParsableCommand {
         var configuration = SoC.Configuration()
         configuration.controlChannel = control != nil
         configuration.key = key.map(loadDeviceKey)
+        if let bootNonce {
+            guard key != nil else { Console.fail("eric: error: --boot-nonce needs --key (a board without a key authenticates nothing)", code: 2) }
+            let digits = bootNonce.hasPrefix("0x") ? String(bootNonce.dropFirst(2)) : bootNonce
+            guard (1...16).contains(digits.count), let value = UInt64(digits, radix: 16) else {
+                Console.fail("eric: error: --boot-nonce '\(bootNonce)': expected 1 to 16 hexadecimal digits", code: 2)
+            }
+            configuration.bootNonce = value
+        }
         // The control channel: datagrams from operators become frames on the board's wire (from
         // the operator's station, a port per sender), and the firmware's answers go back.
         var channel: UDPSocket?

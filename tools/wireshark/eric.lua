@@ -21,12 +21,17 @@ f.time = ProtoField.uint64("eric.time", "Device time stamp (LM32 cycles)")
 f.runs = ProtoField.uint32("eric.runs", "MPU runs (summary)")
 f.origin = ProtoField.uint32("eric.origin", "Origin (alert)", base.DEC, origins)
 f.faults = ProtoField.uint32("eric.faults", "Faulted runs (summary)")
+-- Version 2 (a board with a device key): the trailer. The tag is checked by eric listen --key.
+f.boot_nonce = ProtoField.uint64("eric.boot_nonce", "Boot nonce", base.HEX)
+f.tag = ProtoField.bytes("eric.tag", "Tag (HMAC-SHA256/128)")
 
 function eric.dissector(buffer, pinfo, tree)
     if buffer:len() < 56 or buffer(0, 4):string() ~= "ERIC" then return 0 end
     pinfo.cols.protocol = "ERIC"
     local kind = buffer(5, 1):uint()
-    local subtree = tree:add(eric, buffer(0, 56), "ERIC " .. (kinds[kind] or "record"))
+    local version = buffer(4, 1):uint()
+    local size = (version == 2 and buffer:len() >= 80) and 80 or 56
+    local subtree = tree:add(eric, buffer(0, size), "ERIC " .. (kinds[kind] or "record") .. (size == 80 and " (authenticated)" or ""))
     subtree:add(f.magic, buffer(0, 4))
     subtree:add(f.version, buffer(4, 1))
     subtree:add(f.type, buffer(5, 1))
@@ -40,6 +45,10 @@ function eric.dissector(buffer, pinfo, tree)
     subtree:add(f.time, buffer(40, 8))
     if kind == 1 then subtree:add(f.origin, buffer(48, 4)) else subtree:add(f.runs, buffer(48, 4)) end
     subtree:add(f.faults, buffer(52, 4))
+    if size == 80 then
+        subtree:add(f.boot_nonce, buffer(56, 8))
+        subtree:add(f.tag, buffer(64, 16))
+    end
     if kind == 1 then
         local origin = buffer(48, 4):uint()
         pinfo.cols.info = string.format("%s 0x%x on page 0x%x (automaton %d)", origin == 0 and "alert" or (origins[origin] or "origin " .. origin),
@@ -47,7 +56,7 @@ function eric.dissector(buffer, pinfo, tree)
     else
         pinfo.cols.info = string.format("summary: %d alerts, %d pages", buffer(16, 8):uint64():tonumber(), buffer(24, 8):uint64():tonumber())
     end
-    return 56
+    return size
 end
 
 DissectorTable.get("udp.port"):add(17746, eric)
