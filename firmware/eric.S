@@ -31,6 +31,7 @@
     # Checker registers (docs/soc.md)
     .equ CONTROL, 0x00
     .equ STATUS, 0x04
+    .equ HOST_ACCESS, 0x0c                # MODE: 0 page (DMA), 1 word (a PCIe read per load)
     .equ IRQ_ENABLE, 0x08
     .equ PAGE_LO, 0x10
     .equ PAGE_HI, 0x14
@@ -91,6 +92,7 @@
     .equ MSG_START, 0x12
     .equ MSG_SHUTDOWN, 0x13
     .equ MSG_STATUS, 0x14
+    .equ MSG_MODE, 0x15
     .equ REPLY_BYTES, 74                  # preamble 8 + Ethernet 14 + IPv4 20 + UDP 8 + reply 20 + FCS 4
     .equ TX_BUFFER, 0xb0001000
     .equ FRAME_BYTES, 110                 # preamble 8 + Ethernet 14 + IPv4 20 + UDP 8 + record 56 + FCS 4
@@ -890,8 +892,16 @@ control_frame:
     mvi r3, MSG_SHUTDOWN
     be r7, r3, 4f
     mvi r3, MSG_STATUS
-    be r7, r3, 5f
+    be r7, r3, status_message
+    mvi r3, MSG_MODE
+    be r7, r3, mode_message
     mvi r2, -1                            # unknown: answered, refused
+    bi 8f
+mode_message:                             # MODE: ARGUMENT 0 page, 1 word; answered with the mode in place
+    cmpgui r3, r2, 1
+    bne r3, r0, 5f
+    sw (r11+HOST_ACCESS), r2
+    lw r2, (r11+HOST_ACCESS)
     bi 8f
 1:  sw (r11+BUNDLE_ADDRESS), r2           # LOAD: the data's words at ARGUMENT in the buffer
     addi r6, r9, 58
@@ -924,7 +934,10 @@ control_frame:
 4:  mvi r10, 2                            # SHUTDOWN
     mvi r2, 0
     bi 8f
-5:  lw r2, (r11+SET_VERSION)              # STATUS
+5:  mvi r2, -1                            # a mode that is not one: refused
+    bi 8f
+status_message:
+    lw r2, (r11+SET_VERSION)              # STATUS
 8:  calli send_reply
 9:  lw r1, (sp+8)                         # give the slot back
     mvhi r2, hi(ETHERNET)

@@ -17,6 +17,10 @@ public enum ControlMessage {
         case shutdown = 0x13
         /// Answer: the version of the sealed set in place.
         case status = 0x14
+        /// The MPU's host access for the next sweeps (`argument` 0 page: the page DMAed into a
+        /// buffer; 1 word: a PCIe read per load). Answer: the mode in place, 0xffffffff for
+        /// another argument (nothing changed).
+        case mode = 0x15
     }
 
     public static let port: UInt16 = 17747

@@ -31,6 +31,9 @@ struct Push: ParsableCommand {
     @Flag(help: "Start a sweep (after installing the bundle, if one is given).")
     var start = false
 
+    @Option(help: ArgumentHelp("Set how the MPU reaches host memory for the next sweeps: page (the page DMAed into a buffer) or word (a PCIe read per load); the slides' \"execution mode\".", valueName: "mode"))
+    var hostAccess: String?
+
     @Flag(help: "Power the board off at the end.")
     var shutdown = false
 
@@ -43,6 +46,7 @@ struct Push: ParsableCommand {
     func validate() throws {
         guard (1...2).contains(arguments.count) else { throw ValidationError("give the board's control address (udp://HOST:PORT), after the bundle if there is one") }
         guard timeout > 0, tries > 0 else { throw ValidationError("--timeout and --tries must be positive") }
+        if let hostAccess, !["page", "word"].contains(hostAccess) { throw ValidationError("--host-access must be page or word, not '\(hostAccess)'") }
     }
 
     func run() throws {
@@ -107,6 +111,13 @@ struct Push: ParsableCommand {
                 status = 1
             }
         }
+        if let hostAccess, status == 0 {
+            let reply = exchange(.mode, argument: hostAccess == "word" ? 1 : 0)
+            guard reply.result == (hostAccess == "word" ? 1 : 0) else {
+                Console.fail("eric: error: \(url): the board did not take host access \(hostAccess) (answer \(reply.result))", code: 2)
+            }
+            Console.write("host access: \(hostAccess)\n")
+        }
         if start && status == 0 {
             _ = exchange(.start)
             Console.write("sweep started\n")
@@ -115,7 +126,7 @@ struct Push: ParsableCommand {
             _ = exchange(.shutdown)
             Console.write("board powered off\n")
         }
-        if arguments.count == 1 && !start && !shutdown {
+        if arguments.count == 1 && !start && !shutdown && hostAccess == nil {
             Console.write("set version \(exchange(.status).setVersion)\n")
         }
         throw ExitCode(status)

@@ -66,6 +66,17 @@ import TestSupport
         let mismatch = try Run("eric", ["push", "--key", otherKey, bundle, url])
         #expect(mismatch.status == 2 && mismatch.stderr.contains("sealed for another device key"), "\(mismatch.stderr)")
 
+        // The execution mode: word access (a PCIe read per load) finds the same, in more MPU cycles.
+        let word = try Run("eric", ["push", url, "--host-access", "word", "--start"])
+        #expect(word.status == 0 && word.stdout == "host access: word\nsweep started\n", "\(word.stdout)\(word.stderr)")
+        let wordRun = Self.records(from: collector)
+        #expect(Self.seen(wordRun) == expected && wordRun.last!.mpuCycles > 2 * sealedRun.last!.mpuCycles)
+        // A mode that is not one is refused (0xffffffff) and changes nothing.
+        let operatorSocket = try UDPSocket(sendingTo: "127.0.0.1", port: UInt16(try #require(board.port)))
+        #expect(operatorSocket.send(ControlMessage.request(.mode, sequence: 77, argument: 2)))
+        let refusedMode = try ControlReply(payload: try #require(operatorSocket.receive(waiting: 10_000)).bytes)
+        #expect(refusedMode.kind == .mode && refusedMode.sequence == 77 && refusedMode.result == 0xffff_ffff)
+
         let off = try Run("eric", ["push", url, "--shutdown"])
         #expect(off.status == 0 && off.stdout == "board powered off\n")
         board.process.waitUntilExit()
@@ -85,12 +96,13 @@ import TestSupport
         func commit(_ result: Int) -> [String] {
             stride(from: 0, to: padded, by: 1024).flatMap { ["0x10\t\t", "0x90\t\(min(padded, $0 + 1024))\t"] } + ["0x11\t\t", "0x91\t\(result)\t"]
         }
-        #expect(control == commit(0) + ["0x12\t\t", "0x92\t0\t"] + commit(4) + commit(3) + ["0x14\t\t", "0x94\t2\t", "0x13\t\t", "0x93\t0\t"],
+        #expect(control == commit(0) + ["0x12\t\t", "0x92\t0\t"] + commit(4) + commit(3) + ["0x14\t\t", "0x94\t2\t", "0x15\t\t", "0x95\t1\t", "0x12\t\t", "0x92\t0\t",
+                                                                                   "0x15\t\t", "0x95\t4294967295\t", "0x13\t\t", "0x93\t0\t"],
                 "\(tshark.stdout)\(tshark.stderr)")
-        #expect(rows.filter { $0.hasPrefix("\t\t") }.count == sealedRun.count)
+        #expect(rows.filter { $0.hasPrefix("\t\t") }.count == sealedRun.count + wordRun.count)
         // eric listen shows the records and counts the control frames aside.
         let listened = try Run("eric", ["listen", capture])
-        #expect(listened.status == 0 && listened.stdout.split(separator: "\n").count == sealedRun.count
+        #expect(listened.status == 0 && listened.stdout.split(separator: "\n").count == sealedRun.count + wordRun.count
                 && listened.stderr.contains("\(control.count) control-channel frame(s) (UDP port 17747)"), "\(listened.stderr)")
 
         // No board there: a clear error, not a hang.

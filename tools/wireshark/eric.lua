@@ -63,7 +63,7 @@ DissectorTable.get("udp.port"):add(17746, eric)
 
 -- The control channel: a request (16 bytes, then LOAD's data) or an answer (20 bytes).
 local control = Proto("eric_control", "ERIC control channel")
-local messages = { [0x10] = "LOAD", [0x11] = "COMMIT", [0x12] = "START", [0x13] = "SHUTDOWN", [0x14] = "STATUS" }
+local messages = { [0x10] = "LOAD", [0x11] = "COMMIT", [0x12] = "START", [0x13] = "SHUTDOWN", [0x14] = "STATUS", [0x15] = "MODE" }
 local results = { [0] = "installed", [1] = "malformed bundle", [2] = "another device key", [3] = "tag does not hold",
                   [4] = "version not newer", [5] = "busy", [6] = "no device key", [7] = "bad table" }
 local c = control.fields
