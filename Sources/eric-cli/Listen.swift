@@ -184,7 +184,8 @@ struct Listen: ParsableCommand {
 
         /// A finding of the audit: a JSON line of its type, or a text line; to syslog as an error.
         func problem(_ type: String, _ fields: [String: Field], _ text: String) -> String {
-            sink?.send(severity: 3, messageID: type, data: fields.keys.sorted().map { key in
+            // A late record is not lost: a warning; the rest are errors.
+            sink?.send(severity: type == "late" ? 4 : 3, messageID: type, data: fields.keys.sorted().map { key in
                 switch fields[key]! {
                 case .number(let n): (key, String(n))
                 case .text(let t): (key, t)

@@ -66,6 +66,25 @@ import TestSupport
             }
             #expect(lines.first?.hasPrefix("local0.warning eric alert [eric@32473 device=\"0\" sequence=\"0\" automaton=\"idt\" page=\"0x8000\" value=\"0x30\" origin=\"sweep\"]") == true, "\(lines.first ?? "")")
             #expect(lines.last?.hasPrefix("local0.info eric summary [eric@32473 device=\"0\" sequence=\"117\" alerts=\"117\" pages=\"320\"") == true, "\(lines.last ?? "")")
+            guard transport == "udp" else { continue }
+            // A keyed board's capture with record #3 taken out: the audit's finding reaches the
+            // collector as an error, after the genuine records.
+            let key = directory.appendingPathComponent("board.key").path
+            let keyed = directory.appendingPathComponent("keyed.pcap").path
+            #expect(try Run("eric", ["keygen", "-o", key]).status == 0)
+            _ = try Run("eric", ["run", "--key", key, "--boot-nonce", "7", "--pcap", keyed, dump])
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: keyed))
+            let record = 16 + 14 + 108                 // pcap record header, Ethernet, the IPv4 packet
+            try (bytes.prefix(24 + 3 * record) + bytes.dropFirst(24 + 4 * record)).write(to: URL(fileURLWithPath: keyed))
+            let audited = try Run("eric", ["listen", "--key", key, "--syslog", "udp://127.0.0.1:\(port)", keyed])
+            #expect(audited.status == 1, "\(audited.stderr)")
+            let missing = "local0.err eric missing [eric@32473 boot=\"0x0000000000000007\" device=\"0\" first=\"3\" last=\"3\"] MISSING record #3"
+            var found = false
+            for _ in 0..<40 where !found {
+                Thread.sleep(forTimeInterval: 0.25)
+                found = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(missing)
+            }
+            #expect(found, "\((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(400) ?? "")")
         }
     }
 
