@@ -92,6 +92,21 @@ import TestSupport
                 && wrong.stderr == "eric: the records do not hold: 118 forged, 0 replayed, 0 missing (see above)\n", "\(wrong.stderr)")
     }
 
+    @Test func aBootNonceIsSixteenHexDigitsAtMostAndNeedsAKey() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = directory.appendingPathComponent("board.key").path
+        #expect(try Run("eric", ["keygen", "-o", key]).status == 0)
+        for (arguments, message) in [(["--key", key, "--boot-nonce", "zz"], "--boot-nonce 'zz': expected 1 to 16 hexadecimal digits"),
+                                     (["--key", key, "--boot-nonce", "12345678901234567"], "--boot-nonce '12345678901234567': expected 1 to 16 hexadecimal digits"),
+                                     (["--boot-nonce", "1"], "--boot-nonce needs --key (a board without a key authenticates nothing)")] {
+            let run = try Run("eric", ["run"] + arguments + ["Fixtures/dumps/example.raw"])
+            #expect(run.status == 2 && run.stderr == "eric: error: \(message)\n" && run.stdout.isEmpty, "\(run.stderr)")
+        }
+        let listen = try Run("eric", ["listen", "--key", directory.appendingPathComponent("none.key").path, "x.pcap"])
+        #expect(listen.status == 2 && listen.stderr.hasSuffix("none.key: error: cannot read the key file: No such file or directory\n"), "\(listen.stderr)")
+    }
+
     @Test func recordsForgedReplayedDroppedAndReorderedOnTheWayAreEachReported() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
