@@ -31,7 +31,8 @@ public final class SyslogSink {
         let (transport, host, port) = try Self.parse(url)
         self.transport = transport
         var name = [CChar](repeating: 0, count: 256)
-        hostname = gethostname(&name, name.count) == 0 ? String(cString: name) : "-"
+        hostname = gethostname(&name, name.count) == 0
+            ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "-"
         do throws(SocketFailure) {
             destination = try IPv4.address(host, port)
             descriptor = try IPv4.socket(transport == .udp ? .datagram : .stream)

@@ -143,7 +143,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         for size in [0, 1, 3, 4095] {
             let path = directory.appendingPathComponent("d\(size).raw").path
-            FileManager.default.createFile(atPath: path, contents: Data(repeating: 0, count: size))
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0, count: size)))
             for mode in [["scan"], ["scan", "--soc"], ["run"]] {
                 let result = try Run("eric", mode + [path])
                 let holds = size == 0 ? "nothing" : "0x0-0x\(String(size, radix: 16))"
