@@ -69,6 +69,8 @@ let package = Package(
         .target(name: "Correlation", dependencies: ["MPUISA", "MPUSim"]),
         // Integrity verdicts over time: a host's state from a dump, and baseline comparisons.
         .target(name: "Integrity", dependencies: ["Correlation", "HostMemory"]),
+        // The verifier's side of the board: its records and its evidence into a host's state.
+        .target(name: "Verifier", dependencies: ["AlertProtocol", "Capture", "Correlation", "EricSoC", "Integrity", "MPUSim", "Sealing"]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["HostMemory", "CZlib", "CLZO", "CSnappy", "CZstd"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
@@ -98,7 +100,7 @@ let package = Package(
             name: "eric",
             dependencies: [
                 "MPUAsm", "MPUISA", "MPUSim", "Dumps", "Synth", "ShippedAutomata", "AsmKit", "CLISupport", "Correlation", "Integrity",
-                "ELF32", "LM32Sim", "GDBRemote", "EricSoC", "LM32Asm", "Capture", "AlertProtocol", "Sealing",
+                "ELF32", "LM32Sim", "GDBRemote", "EricSoC", "LM32Asm", "Capture", "AlertProtocol", "Sealing", "Verifier",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/eric-cli"),

@@ -74,6 +74,9 @@
     .equ RECORD_DATA, 0xc8                # the record tagger (docs/protocol.md, "Authenticated records")
     .equ RECORD_TAG, 0xcc
     .equ KEY_STATE, 0xac
+    .equ HOST_ADDRESS_LO, 0xd0            # the host read port (docs/soc.md)
+    .equ HOST_ADDRESS_HI, 0xd4
+    .equ HOST_DATA, 0xd8
     .equ START_LIST, 2
     .equ START_FOLLOWUPS, 4
 
@@ -93,6 +96,9 @@
     .equ MSG_SHUTDOWN, 0x13
     .equ MSG_STATUS, 0x14
     .equ MSG_MODE, 0x15
+    .equ MSG_READ, 0x16                   # 1 KiB of host memory, for a verifier (docs/protocol.md)
+    .equ MSG_MAP, 0x17                    # a range of host memory
+    .equ BLOCK_BYTES, 1024
     .equ REPLY_BYTES, 74                  # preamble 8 + Ethernet 14 + IPv4 20 + UDP 8 + reply 20 + FCS 4
     .equ TX_BUFFER, 0xb0001000
     .equ FRAME_BYTES, 110                 # preamble 8 + Ethernet 14 + IPv4 20 + UDP 8 + record 56 + FCS 4
@@ -130,6 +136,7 @@
     .equ MSG_ARGUMENT, 0x74               # (after the record: a sweep may start before a reply is sent)
     .equ MSG_FRAME, 0x78                  # where its frame is (for the reply's addresses)
     .equ TRAILER_BYTES, 0x7c              # 24 when the checker has a key: records are authenticated
+    .equ REPLY_PAYLOAD, 0x80              # bytes of the answer being made (20, then what follows)
     # The record being sent (filled by the caller of send_record).
     .equ REC_AUTOMATON, 0x40
     .equ REC_NAME, 0x44
@@ -689,6 +696,7 @@ send_record:
     calli put_be
     lw r2, (r7+TRAILER_BYTES)
     be r2, r0, 4f
+    mvi r2, RECORD_BYTES
     calli tag_record
 4:  lw r8, (r7+TRAILER_BYTES)             # 0, or the trailer's 24 bytes
     addi r1, r6, UDP_HEADER               # UDP checksum, with the pseudo-header's sum
@@ -709,28 +717,32 @@ send_record:
     addi sp, sp, 8
     ret
 
-# Makes the record in the TX buffer r6 an authenticated one (docs/protocol.md): version 2, the
-# IPv4 and UDP lengths grown by the trailer, and the trailer itself, which the checker's
-# record tagger computes from the 56 bytes written to it (the key never leaves the checker).
-# Uses r1-r5, r8.
+# Makes the r2 bytes at RECORD in the TX buffer r6 (a record, or an answer with evidence) an
+# authenticated message (docs/protocol.md): version 2, the IPv4 and UDP lengths grown by the
+# trailer, and the trailer itself, which the checker's record tagger computes from the bytes
+# written to it (the key never leaves the checker). Uses r1-r5, r8.
 tag_record:
-    addi sp, sp, -8
+    addi sp, sp, -12
     sw (sp+4), ra
     sw (sp+8), r9
+    sw (sp+12), r2
     mvi r2, AUTHENTICATED_VERSION
     sb (r6+RECORD+4), r2
     addi r1, r6, IP_HEADER + 2
-    mvi r2, 20 + 8 + RECORD_BYTES + TRAILER
+    lw r2, (sp+12)
+    addi r2, r2, 20 + 8 + TRAILER
     mvi r3, 2
     calli put_be
     addi r1, r6, UDP_HEADER + 4
-    mvi r2, 8 + RECORD_BYTES + TRAILER
+    lw r2, (sp+12)
+    addi r2, r2, 8 + TRAILER
     mvi r3, 2
     calli put_be
     mvhi r9, hi(CHECKER)
     ori r9, r9, lo(CHECKER)
     addi r1, r6, RECORD
-    addi r8, r6, RECORD + RECORD_BYTES
+    lw r8, (sp+12)
+    add r8, r8, r1
 1:  mvi r3, 4                             # the record, a big-endian word at a time
     calli get_be
     sw (r9+RECORD_DATA), r2
@@ -744,7 +756,7 @@ tag_record:
     bne r1, r8, 2b
     lw r9, (sp+8)
     lw ra, (sp+4)
-    addi sp, sp, 8
+    addi sp, sp, 12
     ret
 
 # Sends the frame of r2 bytes (preamble and FCS included) in the TX buffer r6, after its IPv4
@@ -895,6 +907,10 @@ control_frame:
     be r7, r3, status_message
     mvi r3, MSG_MODE
     be r7, r3, mode_message
+    mvi r3, MSG_READ
+    be r7, r3, read_message
+    mvi r3, MSG_MAP
+    be r7, r3, map_message
     mvi r2, -1                            # unknown: answered, refused
     bi 8f
 mode_message:                             # MODE: ARGUMENT 0 page, 1 word; answered with the mode in place
@@ -938,6 +954,86 @@ mode_message:                             # MODE: ARGUMENT 0 page, 1 word; answe
     bi 8f
 status_message:
     lw r2, (r11+SET_VERSION)              # STATUS
+    bi 8f
+read_message:                             # READ: the data's 8 bytes are a block's address
+    cmpgeui r3, r8, 8
+    be r3, r0, 5b
+    addi r1, r9, 58
+    mvi r3, 4
+    calli get_be
+    mv r7, r2                             # r7: the address's high word
+    addi r1, r9, 62
+    mvi r3, 4
+    calli get_be
+    mv r8, r2                             # r8: its low word
+    andi r4, r8, BLOCK_BYTES - 1
+    mvi r2, 2                             # 2: not the start of a block; nothing read
+    mvi r3, 28
+    bne r4, r0, read_answer
+    sw (r11+HOST_ADDRESS_LO), r8
+    sw (r11+HOST_ADDRESS_HI), r7
+    mvi r2, ERROR
+    sw (r11+STATUS), r2
+    mvi r2, 0
+    mvi r3, 28 + BLOCK_BYTES
+read_answer:
+    calli begin_reply                     # r6: the TX buffer
+    mv r2, r7
+    addi r1, r6, RECORD + 20
+    mvi r3, 4
+    calli put_be
+    mv r2, r8
+    addi r1, r6, RECORD + 24
+    mvi r3, 4
+    calli put_be
+    lw r2, (r23+REPLY_PAYLOAD)
+    cmpei r2, r2, 28
+    bne r2, r0, read_sent
+    addi r1, r6, RECORD + 28              # the block, a halfword at a time (the record is 2-aligned)
+    addi r7, r1, BLOCK_BYTES
+read_word:
+    lw r2, (r11+HOST_DATA)
+    srui r3, r2, 16
+    sh (r1+0), r3
+    sh (r1+2), r2
+    addi r1, r1, 4
+    bne r1, r7, read_word
+    lw r2, (r11+STATUS)                   # a word outside host memory: 1, not read
+    andi r2, r2, ERROR
+    be r2, r0, read_sent
+    mvi r2, ERROR
+    sw (r11+STATUS), r2
+    mvi r2, 1
+    addi r1, r6, RECORD + 12
+    mvi r3, 4
+    calli put_be
+read_sent:
+    calli finish_reply
+    bi 9f
+map_message:                              # MAP: range ARGUMENT's start and end; the count
+    sw (r11+RANGE_SELECT), r2
+    lw r2, (r11+RANGE_COUNT)
+    mvi r3, 36
+    calli begin_reply
+    addi r1, r6, RECORD + 20
+    mvi r7, RANGE_START_LO
+map_word:                                 # start high, low, end high, low
+    addi r8, r7, 4
+    add r8, r8, r11
+    lw r2, (r8+0)
+    mvi r3, 4
+    calli put_be
+    addi r1, r1, 4
+    add r8, r7, r11
+    lw r2, (r8+0)
+    mvi r3, 4
+    calli put_be
+    addi r1, r1, 4
+    addi r7, r7, 8
+    cmpei r3, r7, RANGE_START_LO + 16
+    be r3, r0, map_word
+    calli finish_reply
+    bi 9f
 8:  calli send_reply
 9:  lw r1, (sp+8)                         # give the slot back
     mvhi r2, hi(ETHERNET)
@@ -951,13 +1047,26 @@ status_message:
     addi sp, sp, 8
     ret
 
-# Sends the answer to the control message MSG_* with result r2: to its sender's MAC, address
-# and port, from the control port; the UDP checksum is left 0 (none, as RFC 768 allows).
-# Uses r1-r8.
+# Sends the answer to the control message MSG_* with result r2 (20 bytes, nothing after).
 send_reply:
+    addi sp, sp, -4
+    sw (sp+4), ra
+    mvi r3, 20
+    calli begin_reply
+    calli finish_reply
+    lw ra, (sp+4)
+    addi sp, sp, 4
+    ret
+
+# Makes the answer to the control message MSG_* with result r2 in the TX buffer, r6 on return,
+# for r3 payload bytes (the 20-byte answer, then what the caller puts after it): to its
+# sender's MAC, address and port, from the control port; the UDP checksum is left 0 (none, as
+# RFC 768 allows). Uses r1-r6.
+begin_reply:
     addi sp, sp, -8
     sw (sp+4), ra
     sw (sp+8), r2
+    sw (r23+REPLY_PAYLOAD), r3
     mvhi r2, hi(ETHERNET)                 # the TX buffer is free once the last frame has left
     ori r2, r2, lo(ETHERNET)
 1:  lw r3, (r2+TXCOUNT)
@@ -969,20 +1078,23 @@ send_reply:
     ori r2, r2, lo(frame_template)
     mvi r3, RECORD + 4
     calli copy_bytes
-    lw r7, (r23+MSG_FRAME)
+    lw r2, (r23+MSG_FRAME)
     addi r1, r6, 8                        # to the sender's MAC
-    addi r2, r7, 6
+    addi r2, r2, 6
     mvi r3, 6
     calli copy_bytes
+    lw r2, (r23+MSG_FRAME)
     addi r1, r6, IP_HEADER + 16           # to its address
-    addi r2, r7, 26
+    addi r2, r2, 26
     mvi r3, 4
     calli copy_bytes
+    lw r2, (r23+MSG_FRAME)
     addi r1, r6, UDP_HEADER + 2           # to its port
-    addi r2, r7, 34
+    addi r2, r2, 34
     mvi r3, 2
     calli copy_bytes
-    mvi r2, 48                            # IPv4 total length: 20 + 8 + 20
+    lw r2, (r23+REPLY_PAYLOAD)            # IPv4 total length: 20 + 8 + the answer
+    addi r2, r2, 28
     addi r1, r6, IP_HEADER + 2
     mvi r3, 2
     calli put_be
@@ -990,7 +1102,9 @@ send_reply:
     addi r1, r6, UDP_HEADER
     mvi r3, 2
     calli put_be
-    mvhi r2, 28                           # UDP length 8 + 20, then checksum 0 (none)
+    lw r2, (r23+REPLY_PAYLOAD)            # UDP length 8 + the answer, then checksum 0 (none)
+    addi r2, r2, 8
+    sli r2, r2, 16
     addi r1, r6, UDP_HEADER + 4
     mvi r3, 4
     calli put_be
@@ -1012,10 +1126,29 @@ send_reply:
     addi r1, r6, RECORD + 16
     mvi r3, 4
     calli put_be
-    mvi r2, REPLY_BYTES
-    calli send_frame
     lw ra, (sp+4)
     addi sp, sp, 8
+    ret
+
+# Sends the answer begun in the TX buffer r6. An answer longer than 20 bytes carries evidence
+# (READ, MAP): with a key it is authenticated as a record is (version 2, the trailer after it).
+# Uses r1-r8.
+finish_reply:
+    addi sp, sp, -4
+    sw (sp+4), ra
+    lw r2, (r23+REPLY_PAYLOAD)
+    cmpei r3, r2, 20
+    bne r3, r0, 1f
+    lw r3, (r23+TRAILER_BYTES)
+    be r3, r0, 1f
+    calli tag_record
+    lw r2, (r23+REPLY_PAYLOAD)
+    lw r3, (r23+TRAILER_BYTES)
+    add r2, r2, r3
+1:  addi r2, r2, 8 + 14 + 20 + 8 + 4     # the frame: preamble, headers, answer, FCS
+    calli send_frame
+    lw ra, (sp+4)
+    addi sp, sp, 4
     ret
 
 get_be:                                   # r2: the r3 bytes at r1, big-endian (r1 kept; r3-r5 used)

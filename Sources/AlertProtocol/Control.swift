@@ -21,7 +21,17 @@ public enum ControlMessage {
         /// buffer; 1 word: a PCIe read per load). Answer: the mode in place, 0xffffffff for
         /// another argument (nothing changed).
         case mode = 0x15
+        /// Data: the physical address (8 bytes) of a block of host memory (`blockSize`, aligned).
+        /// Answer: 0 read, 1 not wholly in host memory, 2 not a block's start; then the address
+        /// and (results 0 and 1) the block. Evidence for a verifier (docs/integrity.md).
+        case read = 0x16
+        /// `argument`: a range of host memory. Answer: how many ranges; then the range's start
+        /// and end (exclusive), 0 and 0 past the last.
+        case map = 0x17
     }
+
+    /// The bytes of host memory a READ answers with.
+    public static let blockSize = 1024
 
     public static let port: UInt16 = 17747
     public static let headerSize = 16
@@ -32,6 +42,49 @@ public enum ControlMessage {
     public static func request(_ kind: Kind, sequence: UInt32, argument: UInt32 = 0, data: [UInt8] = []) -> [UInt8] {
         AlertRecord.magic + [AlertRecord.version, kind.rawValue, 0, 0] + bigEndian(UInt64(sequence), 4)
             + bigEndian(UInt64(argument), 4) + data
+    }
+}
+
+/// The firmware's answer to READ or MAP: the 20-byte answer, then the evidence; from a board
+/// with a key, authenticated as a record is (version 2, then the boot nonce and the tag over
+/// the nonce and everything before the trailer).
+public struct EvidenceReply: Equatable, Sendable {
+    public var reply: ControlReply
+    /// What follows the answer: READ the address (8 bytes) and the block; MAP start and end.
+    public var evidence: [UInt8]
+    public var authentication: AlertRecord.Authentication?
+    /// The bytes the tag covers (with the boot nonce first).
+    public var signedBytes: [UInt8]
+
+    public init(payload: [UInt8]) throws(ProtocolError) {
+        guard payload.count >= ControlMessage.replySize else {
+            throw ProtocolError(offset: payload.count, message: "answer of \(payload.count) bytes, expected at least \(ControlMessage.replySize)")
+        }
+        let version = payload[4]
+        guard version == AlertRecord.version || version == AlertRecord.authenticatedVersion else {
+            throw ProtocolError(offset: 4, message: "protocol version \(version), expected 1 or 2 (authenticated)")
+        }
+        var plain = payload
+        plain[4] = AlertRecord.version
+        let trailer = version == AlertRecord.authenticatedVersion ? AlertRecord.trailerSize : 0
+        guard payload.count >= ControlMessage.replySize + trailer else {
+            throw ProtocolError(offset: payload.count, message: "authenticated answer of \(payload.count) bytes, too short for its trailer")
+        }
+        let end = payload.count - trailer
+        reply = try ControlReply(payload: Array(plain[0..<ControlMessage.replySize]))
+        guard reply.kind == .read || reply.kind == .map else {
+            throw ProtocolError(offset: 5, message: "an answer to \(reply.kind), not to READ or MAP")
+        }
+        let expected: [Int] = reply.kind == .map ? [16] : [8, 8 + ControlMessage.blockSize]
+        guard expected.contains(end - ControlMessage.replySize) else {
+            throw ProtocolError(offset: end, message: "\(end - ControlMessage.replySize) bytes of evidence after the answer, expected \(expected.map(String.init).joined(separator: " or "))")
+        }
+        evidence = Array(payload[ControlMessage.replySize..<end])
+        signedBytes = Array(payload[0..<end])
+        if trailer > 0 {
+            let nonce = payload[end..<end + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            authentication = AlertRecord.Authentication(bootNonce: nonce, tag: Array(payload[(end + 8)...]))
+        }
     }
 }
 

@@ -67,11 +67,29 @@ public struct CorrelatedScan {
                           statistics: inout ScanStatistics, memory: any PhysicalMemory,
                           performed: [RunKey: [UInt64]]? = nil) -> ScanOutcome {
         let walk = FollowUps(automata: automata, swept: Set(sweepAutomata.map(\.name)), timing: options.timing, engine: options.engine)
-        let followUps = performed.map { made in
-            walk.run(sweep: runs, pageWasSwept: { sweeps($0, in: memory) }) { key, _ in
-                made[key].map { PerformedRun(values: $0, result: RunResult()) }
-            }
-        } ?? walk.run(sweep: runs, memory: memory, pageWasSwept: { sweeps($0, in: memory) })
+        guard let performed else {
+            return correlate(runs: runs, runFindings: runFindings, faults: faults, statistics: &statistics,
+                             followUps: walk.run(sweep: runs, memory: memory, pageWasSwept: { sweeps($0, in: memory) }))
+        }
+        return correlate(runs: runs, runFindings: runFindings, faults: faults, statistics: &statistics, performed: performed,
+                         pageWasSwept: { sweeps($0, in: memory) })
+    }
+
+    /// The same, for a sweep whose every run, follow-ups included, was made elsewhere and is
+    /// known only by its alerts (a board's records): `pageWasSwept` says which pages the sweep
+    /// checked, from the host's memory map.
+    public func correlate(runs: [(RunKey, [UInt64])], runFindings: [RunKey: [Finding]], faults: [FaultReport],
+                          statistics: inout ScanStatistics, performed: [RunKey: [UInt64]],
+                          pageWasSwept: (UInt64) -> Bool) -> ScanOutcome {
+        let walk = FollowUps(automata: automata, swept: Set(sweepAutomata.map(\.name)), timing: options.timing, engine: options.engine)
+        let followUps = walk.run(sweep: runs, pageWasSwept: pageWasSwept) { key, _ in
+            performed[key].map { PerformedRun(values: $0, result: RunResult()) }
+        }
+        return correlate(runs: runs, runFindings: runFindings, faults: faults, statistics: &statistics, followUps: followUps)
+    }
+
+    func correlate(runs: [(RunKey, [UInt64])], runFindings: [RunKey: [Finding]], faults: [FaultReport],
+                   statistics: inout ScanStatistics, followUps: FollowUpResult) -> ScanOutcome {
         statistics.followUpRuns = followUps.statistics.runs
         statistics.followUpFetchCycles = followUps.fetchCycles
         statistics.followUpCycles = followUps.statistics.cycles

@@ -68,6 +68,8 @@ public final class Checker: BusDevice {
     var listSelect: UInt32 = 0
     public private(set) var programAddress: UInt32 = 0
     public private(set) var rangeSelect: UInt32 = 0
+    /// The host read port's next address (HostReadPort.swift).
+    var hostAddress: UInt64 = 0
 
     /// The last finished START, all its runs together: MPU cycles (page fetch included),
     /// instructions, host reads, how many runs faulted and the last fault.
@@ -401,6 +403,9 @@ public final class Checker: BusDevice {
         case 0xa0: return low(fifo.first?.page ?? 0)
         case 0xa4: return high(fifo.first?.page ?? 0)
         case 0xa8: return lastRuns
+        case 0xd0: return low(hostAddress)
+        case 0xd4: return high(hostAddress)
+        case 0xd8: return readHostWord()
         default: return readSealing(offset)
         }
     }
@@ -441,6 +446,9 @@ public final class Checker: BusDevice {
             catalogCount = min(value, UInt32(Self.listCapacity))
         case 0x2c: pop(at: now)
         case 0x48: rangeSelect = value
+        case 0xd0: hostAddress = (hostAddress & 0xffff_ffff_0000_0000) | UInt64(value)
+        case 0xd4: hostAddress = (hostAddress & 0xffff_ffff) | UInt64(value) << 32
+        case 0xd8: break   // read-only
         case 0x60:
             single.base = Self.instructionOffset(value)
             cachedRunners[Self.listCapacity] = nil

@@ -33,7 +33,7 @@ struct SealingState {
     var recordOutput: [UInt32] = []
 
     /// The most a record to tag may hold: a longer message is cut off and flags ERROR.
-    static let recordMessageLimit = 256
+    static let recordMessageLimit = 2048
     static let noResult: UInt32 = 0xffff_ffff
     static let busyResult: UInt32 = 5, noKeyResult: UInt32 = 6, badTableResult: UInt32 = 7
 }

@@ -104,9 +104,3 @@ public struct VMCSLayout: Sendable {
 func littleEndian(_ bytes: UnsafeRawPointer, _ size: Int) -> UInt64 {
     (0..<size).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64(bytes.load(fromByteOffset: $1, as: UInt8.self)) }
 }
-
-/// The 8 bytes at physical `address`, when one range holds them.
-func quadword(at address: UInt64, in memory: any PhysicalMemory) -> UInt64? {
-    guard address % 8 == 0, let page = pageBytes(address & ~0xfff, in: memory) else { return nil }
-    return littleEndian(page + Int(address & 0xfff), 8)
-}

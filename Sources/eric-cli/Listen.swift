@@ -43,6 +43,22 @@ struct Listen: ParsableCommand {
     @Option(help: ArgumentHelp("Also forward every record to a syslog collector (RFC 5424; rsyslog, syslog-ng): udp://HOST:PORT or tcp://HOST:PORT.", valueName: "url"))
     var syslog: String?
 
+    @Option(help: ArgumentHelp("After the sweep, judge the host against this state (eric baseline) as eric check does, from the sweep's records and the evidence the board reads (needs --board).", valueName: "file"))
+    var baseline: String?
+
+    @Option(help: ArgumentHelp("The board's control address (udp://HOST:PORT), to ask it for the evidence of a verdict (--baseline).", valueName: "url"))
+    var board: String?
+
+    @Flag(help: "With --baseline: after a successful check, write the host's new state over the baseline.")
+    var update = false
+
+    func validate() throws {
+        if (baseline == nil) != (board == nil) { throw ValidationError("--baseline and --board go together: the verdicts need the board's evidence") }
+        if baseline != nil && !source.hasPrefix("udp://") { throw ValidationError("--baseline judges a live sweep: listen on udp://HOST:PORT (a capture holds no evidence to ask for)") }
+        if baseline != nil && keepGoing { throw ValidationError("--baseline judges one sweep: --keep-going does not go with it") }
+        if update && baseline == nil { throw ValidationError("--update needs --baseline") }
+    }
+
     func run() throws {
         var sink: SyslogSink?
         if let syslog {
@@ -51,6 +67,8 @@ struct Listen: ParsableCommand {
         defer {
             if let sink, sink.failures > 0 { Console.error("eric: warning: \(sink.failures) records could not be sent to \(syslog ?? "")") }
         }
+        let then = baseline.map(readState)
+        if update, let baseline { do { try checkWritable(baseline) } catch { Console.fail("eric: error: \(error)", code: 2) } }
         // Records name automata by the checker's slot: the shipped ones in the order eric installs them.
         let receiver = Receiver(automata: SoC.slotOrder(shippedAutomata()), json: json, sink: sink,
                                 authenticator: key.map { RecordAuthenticator(deviceKey: loadDeviceKey($0)) })
@@ -71,7 +89,9 @@ struct Listen: ParsableCommand {
                     Console.error("eric: warning: a datagram of \(datagram.count) bytes is not an ERIC record: \(error)")
                 }
             }
+            let suspicious = then.map { judge(receiver, baseline: $0, path: baseline!, board: board!) } ?? false
             receiver.finish()
+            if suspicious { throw ExitCode(1) }
         } else {
             let capture: Capture
             do { capture = try readCapture(path: source) } catch { Console.fail("eric: error: \(error)", code: 2) }
@@ -108,6 +128,8 @@ struct Listen: ParsableCommand {
         /// Records forged or replayed, and sequence numbers missing: with a key, exit status 1.
         var forged = 0, replayed = 0, missingRecords = 0
         var unverified = 0
+        /// The records shown (verified, when there is a key), in the order they came.
+        var genuine: [AlertRecord] = []
 
         init(automata: [Automaton], json: Bool, sink: SyslogSink?, authenticator: RecordAuthenticator?) {
             self.automata = automata
@@ -123,6 +145,7 @@ struct Listen: ParsableCommand {
             guard audit != nil else {
                 if record.authentication != nil { unverified += 1 }
                 sink.map { Listen.forward(record, automata, to: $0) }
+                genuine.append(record)
                 return (Listen.line(record, automata, json: json, authenticated: nil), record.kind == .summary)
             }
             let verdict = audit!.admit(record)
@@ -145,6 +168,7 @@ struct Listen: ParsableCommand {
             case .inOrder: break
             }
             sink.map { Listen.forward(record, automata, to: $0) }
+            genuine.append(record)
             return (out + Listen.line(record, automata, json: json, authenticated: true), record.kind == .summary)
         }
 

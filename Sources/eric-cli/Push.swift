@@ -4,6 +4,7 @@ import AsmKit
 import CLISupport
 import Capture
 import Sealing
+import Verifier
 
 struct Push: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,28 +52,13 @@ struct Push: ParsableCommand {
 
     func run() throws {
         let url = arguments.last!
-        let socket: UDPSocket
-        do {
-            let (host, port) = try UDPSocket.parse(url)
-            socket = try UDPSocket(sendingTo: host, port: port)
-        } catch { Console.fail("eric: error: \(url): \(error)", code: 2) }
-        var sequence: UInt32 = UInt32.random(in: 1...0x7fff_ffff)
-
+        let link: BoardLink
+        do { link = try BoardLink(url: url, timeout: timeout, tries: tries) } catch { Console.fail("eric: error: \(error)", code: 2) }
+        var reported = 0
         /// One message, answered: sent again on silence; answers to other messages are skipped.
         func exchange(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = []) -> ControlReply {
-            sequence &+= 1
-            let message = ControlMessage.request(kind, sequence: sequence, argument: argument, data: data)
-            for _ in 0..<tries {
-                guard socket.send(message) else { Console.fail("eric: error: \(url): cannot send", code: 2) }
-                while let (bytes, _) = socket.receive(waiting: timeout) {
-                    guard let reply = try? ControlReply(payload: bytes) else {
-                        Console.error("eric: warning: \(url): a datagram that is not an answer (\(bytes.count) bytes), ignored")
-                        continue
-                    }
-                    if reply.sequence == sequence && reply.kind == kind { return reply }
-                }
-            }
-            Console.fail("eric: error: \(url): no answer to \(kind) after \(tries) tries of \(timeout) ms (is `eric run --control` there?)", code: 2)
+            defer { for problem in link.ignored.dropFirst(reported) { Console.error("eric: warning: \(url): \(problem), ignored") }; reported = link.ignored.count }
+            do { return try link.control(kind, argument: argument, data: data) } catch { Console.fail("eric: error: \(error)", code: 2) }
         }
 
         var status: Int32 = 0

@@ -1,5 +1,6 @@
 import AlertProtocol
 import ArgumentParser
+import Verifier
 import CLISupport
 import Dumps
 import ELF32
@@ -80,39 +81,17 @@ extension Scan {
         // The records of each run, in the order the firmware sent them, make the sweep's runs and
         // the follow-up runs the checker made; the correlation is the direct scan's, walking the
         // same follow-ups to the device's runs (docs/automata.md, "Correlation").
-        let alerts = frames.records.filter { $0.kind == .alert }
-        let slots = SoC.slotOrder(loaded)
-        let sweepers = slots.filter { !$0.metadata.followUpOnly }
-        var perAutomaton = [Int](repeating: 0, count: sweepers.count)
-        var runs: [(RunKey, [UInt64])] = []
-        var performed: [RunKey: [UInt64]] = [:]
-        var runFindings: [RunKey: [Finding]] = [:]
-        for record in alerts {
-            let index = Int(record.automaton)
-            guard index < slots.count else { Console.error("eric: warning: a record names automaton \(index), which was not loaded"); continue }
-            let key = RunKey(page: record.page, automaton: slots[index].name)
-            switch record.origin {
-            case .followUp?: performed[key, default: []].append(record.value); continue
-            case .followUpRun?: performed[key] = performed[key] ?? []; continue
-            case .sweep?: break
-            case nil: Console.error("eric: warning: alert record #\(record.sequence) has an origin (\(record.runs)) this version does not know"); continue
-            }
-            guard index < sweepers.count else { Console.error("eric: warning: a sweep record names automaton \(index), which runs only as a follow-up"); continue }
-            perAutomaton[index] += 1
-            if runs.last?.0 == key { runs[runs.count - 1].1.append(record.value) } else { runs.append((key, [record.value])) }
-            // The record has the MPU cycle of the int and the LM32's time stamp, not the pc (-1).
-            runFindings[key, default: []].append(Finding(pageAddress: record.page, automaton: index, value: record.value,
-                                                         name: sweepers[index].metadata.alertName(for: record.value), pc: -1,
-                                                         cycle: record.mpuCycles, deviceCycle: record.time))
-        }
+        let sweep = SweepRecords(records: frames.records, automata: loaded)
+        for warning in sweep.warnings { Console.error("eric: warning: \(warning)") }
+        let perAutomaton = sweep.perAutomaton
         guard let summary = frames.records.last, summary.kind == .summary else {
             Console.fail("\(dump): error: the firmware ended without a summary record: its sweep did not finish (`eric run \(dump)` shows its console)", code: 2)
         }
         var statistics = ScanStatistics()
         statistics.pages = summary.page
         statistics.fetchCycles = soc.checker.totalFetchCycles
-        let outcome = CorrelatedScan(automata: loaded, options: ScanOptions(timing: model, jobs: 1, engine: engine))
-            .correlate(runs: runs, runFindings: runFindings, faults: [], statistics: &statistics, memory: memory, performed: performed)
+        let outcome = sweep.correlated(with: CorrelatedScan(automata: loaded, options: ScanOptions(timing: model, jobs: 1, engine: engine)),
+                                       statistics: &statistics, memory: memory)
         // What the follow-ups cost, as the checker counted it.
         statistics.followUpRuns = soc.checker.followUpStatistics.runs
         statistics.followUpFetchCycles = soc.checker.followUpFetchCycles
@@ -137,7 +116,7 @@ extension Scan {
         } else {
             var lines = ["", "dump            \(dump) (\(describe(memory)))", "pages scanned   \(summary.page) through the SoC (firmware/eric.S)"
                          + (skippedBytes > 0 ? "; \(skippedBytes) bytes outside whole pages not scanned" : "")]
-            for (index, automaton) in sweepers.enumerated() {
+            for (index, automaton) in SoC.slotOrder(loaded).filter({ !$0.metadata.followUpOnly }).enumerated() {
                 lines.append("  \(pad(automaton.name, 20)) \(perAutomaton[index]) alert\(perAutomaton[index] == 1 ? "" : "s")")
             }
             lines.append("MPU             \(sweepRuns) runs in the sweep, \(summary.faults) faulted in all, \(sweepFetches &+ sweepAutomataCycles) cycles: \(sweepFetches) of page fetches over PCIe + \(sweepAutomataCycles) of automata (timing \(model.name))")
