@@ -255,8 +255,9 @@ enum DumpReader {
         }
         if phnum == 0xffff {
             // PN_XNUM: the real count is in the first section header's sh_info.
-            let infoOffset = shoff + (wide ? 44 : 28)
-            guard shoff != 0, shentsize >= (wide ? 64 : 40), reader.has(infoOffset, 4) else {
+            // e_shoff is the file's word: near 2^64, the field's offset would wrap.
+            let (infoOffset, wraps) = shoff.addingReportingOverflow(wide ? 44 : 28)
+            guard shoff != 0, !wraps, shentsize >= (wide ? 64 : 40), reader.has(infoOffset, 4) else {
                 throw DumpLayoutError(offset: wide ? 40 : 32, message: "e_phnum is PN_XNUM but section header 0 at byte \(shoff) is missing")
             }
             phnum = reader.u(infoOffset, 4)

@@ -46,6 +46,15 @@ import Testing
         #expect(scan.stdout.contains("12288 bytes unreadable"))
     }
 
+    /// Found by the dump fuzz target (2026-12-05): e_phnum PN_XNUM sends the reader to section
+    /// header 0 for the count, at e_shoff + 44; an e_shoff of 2^64 - 1 wrapped that sum (an
+    /// arithmetic overflow trap). The header is 70 bytes: no section header can be there.
+    @Test func sectionHeaderOffsetNearTheTopIsAnError() throws {
+        let scan = try run("eric", ["scan", "elf-pn-xnum-shoff-wrap.elf"])
+        #expect(scan.status == 2)
+        #expect(scan.stderr == "elf-pn-xnum-shoff-wrap.elf: error: at byte 40: e_phnum is PN_XNUM but section header 0 at byte 18446744073709551615 is missing\n")
+    }
+
     /// A record time stamp with the top bit set is a time after 2038, not a crash; a capture
     /// cut inside its last record still shows the 21 good records before it.
     @Test func capturesWithOddStampsOrATruncatedEnd() throws {
