@@ -39,7 +39,7 @@ func readState(_ path: String) -> HostState {
     do { return try HostState(json: data) } catch { Console.fail("\(path): error: \(error)", code: 2) }
 }
 
-func writeState(_ state: HostState, to path: String) {
+func saveState(_ state: HostState, to path: String) {
     do { try writeFile([UInt8](state.json()), to: path) } catch { Console.fail("eric: error: \(error)", code: 2) }
 }
 
@@ -67,7 +67,7 @@ struct Baseline: ParsableCommand {
     func run() throws {
         do { try checkWritable(output) } catch { Console.fail("eric: error: \(error)", code: 2) }
         let state = hostState(of: dump)
-        writeState(state, to: output)
+        saveState(state, to: output)
         Console.write("\(dump): \(describe(state)); state written to \(output)\n")
     }
 }
@@ -108,7 +108,7 @@ struct Check: ParsableCommand {
         let now = hostState(of: dump, following: then)
         let (text, suspicious) = Check.judge(then, now, json: json, dump: dump, baseline: baseline)
         Console.write(text)
-        if update { writeState(now, to: baseline) }
+        if update { saveState(now, to: baseline) }
         if suspicious { throw ExitCode(1) }
     }
 

@@ -52,10 +52,15 @@ struct Listen: ParsableCommand {
     @Flag(help: "With --baseline: after a successful check, write the host's new state over the baseline.")
     var update = false
 
+    @Option(help: ArgumentHelp("Write the state of the host this sweep shows (as eric baseline does from a dump; needs --board).", valueName: "file"))
+    var writeState: String?
+
     func validate() throws {
-        if (baseline == nil) != (board == nil) { throw ValidationError("--baseline and --board go together: the verdicts need the board's evidence") }
-        if baseline != nil && !source.hasPrefix("udp://") { throw ValidationError("--baseline judges a live sweep: listen on udp://HOST:PORT (a capture holds no evidence to ask for)") }
-        if baseline != nil && keepGoing { throw ValidationError("--baseline judges one sweep: --keep-going does not go with it") }
+        let judging = baseline != nil || writeState != nil
+        if judging && board == nil { throw ValidationError("--baseline and --write-state need --board: a state needs the board's evidence") }
+        if board != nil && !judging { throw ValidationError("--board is for --baseline or --write-state") }
+        if judging && !source.hasPrefix("udp://") { throw ValidationError("--baseline and --write-state take a live sweep: listen on udp://HOST:PORT (a capture holds no evidence to ask for)") }
+        if judging && keepGoing { throw ValidationError("--baseline and --write-state take one sweep: --keep-going does not go with them") }
         if update && baseline == nil { throw ValidationError("--update needs --baseline") }
     }
 
@@ -68,7 +73,9 @@ struct Listen: ParsableCommand {
             if let sink, sink.failures > 0 { Console.error("eric: warning: \(sink.failures) records could not be sent to \(syslog ?? "")") }
         }
         let then = baseline.map(readState)
-        if update, let baseline { do { try checkWritable(baseline) } catch { Console.fail("eric: error: \(error)", code: 2) } }
+        for path in [update ? baseline : nil, writeState].compactMap({ $0 }) {
+            do { try checkWritable(path) } catch { Console.fail("eric: error: \(error)", code: 2) }
+        }
         // Records name automata by the checker's slot: the shipped ones in the order eric installs them.
         let receiver = Receiver(automata: SoC.slotOrder(shippedAutomata()), json: json, sink: sink,
                                 authenticator: key.map { RecordAuthenticator(deviceKey: loadDeviceKey($0)) })
@@ -89,7 +96,7 @@ struct Listen: ParsableCommand {
                     Console.error("eric: warning: a datagram of \(datagram.count) bytes is not an ERIC record: \(error)")
                 }
             }
-            let suspicious = then.map { judge(receiver, baseline: $0, path: baseline!, board: board!) } ?? false
+            let suspicious = board.map { judge(receiver, baseline: then, board: $0) } ?? false
             receiver.finish()
             if suspicious { throw ExitCode(1) }
         } else {

@@ -9,10 +9,29 @@ import Verifier
 extension Listen {
     /// `eric listen --baseline`: the sweep just received, and the evidence the board reads for
     /// it, judged against the baseline as `eric check` judges a dump (docs/integrity.md, "From
-    /// the wire"); whether a verdict is suspicious. Nothing is judged from a sweep whose records do not all hold.
-    func judge(_ receiver: Receiver, baseline then: HostState, path: String, board: String) -> Bool {
-        let problems = receiver.missing()
-        Console.write(problems)
+    /// the wire"); whether a verdict is suspicious. With `--write-state`, the state is written
+    /// too (after the check, if there is one).
+    func judge(_ receiver: Receiver, baseline then: HostState?, board: String) -> Bool {
+        let (now, reads) = remoteState(receiver, board: board, previous: then)
+        Console.error("eric: \(reads) blocks of evidence read from \(board)")
+        var suspicious = false
+        if let then, let baseline {
+            let (text, found) = Check.judge(then, now, json: json, dump: board, baseline: baseline)
+            Console.write(text)
+            suspicious = found
+            if update { saveState(now, to: baseline) }
+        }
+        if let writeState = self.writeState {
+            saveState(now, to: writeState)
+            Console.error("eric: \(describe(now)); state written to \(writeState)")
+        }
+        return suspicious
+    }
+
+    /// The host's state from the sweep's records and the board's evidence (READ, MAP). Nothing
+    /// is made from a sweep whose records do not all hold, or that did not check the whole host.
+    func remoteState(_ receiver: Receiver, board: String, previous: HostState?) -> (HostState, reads: Int) {
+        Console.write(receiver.missing())
         guard receiver.forged + receiver.replayed + receiver.missingRecords == 0 else {
             Console.fail("eric: error: the sweep's records do not all hold (\(receiver.forged) forged, \(receiver.replayed) replayed, \(receiver.missingRecords) missing): no verdict", code: 2)
         }
@@ -23,28 +42,21 @@ extension Listen {
         guard summary.faults == 0 else {
             Console.fail("eric: error: \(summary.faults) runs of the sweep faulted: no verdict from part of a host", code: 2)
         }
-        let now: HostState
-        let pages: BoardPages
         do {
             let link = try BoardLink(url: board)
             let source = EvidenceSource(link: link, authenticator: key.map { RecordAuthenticator(deviceKey: loadDeviceKey($0)) },
                                         bootNonce: summary.authentication?.bootNonce)
-            pages = try BoardPages(source: source)
+            let pages = try BoardPages(source: source)
             guard UInt64(summary.page) == wholePages(pages.memoryMap) else {
                 Console.fail("eric: error: the sweep checked \(summary.page) pages of a host of \(wholePages(pages.memoryMap)) whole pages: no verdict from part of a host", code: 2)
             }
             let automata = shippedAutomata()
             let outcome = SweepRecords(records: receiver.genuine, automata: automata)
                 .correlated(with: CorrelatedScan(automata: automata, options: ScanOptions()), memoryMap: pages.memoryMap)
-            now = try StateReader().state(of: pages, reports: outcome.reports, previous: then)
+            return (try StateReader().state(of: pages, reports: outcome.reports, previous: previous), pages.reads)
         } catch {
             Console.fail("eric: error: \(error)", code: 2)
         }
-        Console.error("eric: \(pages.reads) blocks of evidence read from \(board)")
-        let (text, suspicious) = Check.judge(then, now, json: json, dump: board, baseline: path)
-        Console.write(text)
-        if update { writeState(now, to: path) }
-        return suspicious
     }
 
     /// Whole 4 KiB pages in a memory map, as the firmware counts them (each range's start

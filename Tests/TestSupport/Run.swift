@@ -79,10 +79,12 @@ public final class Server {
     public private(set) var port: Int?
     public private(set) var announcement = ""
 
-    public init(_ tool: String, _ arguments: [String]) throws {
+    /// `standardOutput`: a file for what the tool prints, when it prints more than a pipe holds
+    /// before anyone reads it (a tool blocked on a full pipe stops reading its socket).
+    public init(_ tool: String, _ arguments: [String], standardOutput: FileHandle? = nil) throws {
         process.executableURL = Run.binaries.appendingPathComponent(tool)
         process.arguments = arguments
-        process.standardOutput = output
+        process.standardOutput = standardOutput ?? output
         process.standardError = errors
         try process.run()
         while !announcement.contains("\n") {

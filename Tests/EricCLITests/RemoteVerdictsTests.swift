@@ -1,0 +1,93 @@
+import AlertProtocol
+import Capture
+import Foundation
+import Testing
+import TestSupport
+
+/// Verdicts from the wire (docs/integrity.md, "From the wire"): a board sweeps each moment of
+/// the lab's real series (`eric run --control --key`, the set pushed sealed), `eric listen
+/// --key --board` turns its records and the evidence it reads into a state, and the verdicts
+/// must be exactly those `eric check` gives on the dump of the same moment: the same lines,
+/// the same exit status, and the same state written back, byte for byte.
+@Suite(.serialized) struct RemoteVerdictsTests {
+    struct Board {
+        let key: String
+        let bundle: String
+        let directory: URL
+    }
+
+    static func board(in directory: URL) throws -> Board {
+        let key = directory.appendingPathComponent("board.key").path
+        let bundle = directory.appendingPathComponent("set.bundle").path
+        #expect(try Run("eric", ["keygen", "-o", key]).status == 0)
+        #expect(try Run("eric", ["seal", "--key", key, "--version", "1", "-o", bundle]).status == 0)
+        return Board(key: key, bundle: bundle, directory: directory)
+    }
+
+    /// A free UDP port on loopback (the board's control port must be known before it starts,
+    /// since the listener asks it for evidence).
+    static func freePort() throws -> Int {
+        Int(try UDPSocket(listeningOn: "127.0.0.1", port: 0).port)
+    }
+
+    /// One sweep of `dump` by a board, listened to with `listen` (more arguments of eric
+    /// listen): its status, what it printed and its errors.
+    static func sweep(_ dump: String, board: Board, listen: [String], key: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        let controlPort = try freePort()
+        let control = "udp://127.0.0.1:\(controlPort)"
+        let printed = board.directory.appendingPathComponent("listen.out")
+        FileManager.default.createFile(atPath: printed.path, contents: nil)
+        let listener = try Server("eric", ["listen", "udp://127.0.0.1:0", "--key", key ?? board.key, "--board", control] + listen,
+                                  standardOutput: try FileHandle(forWritingTo: printed))
+        defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
+        let device = try Server("eric", ["run", "--control", control, "--key", board.key, "--serial", "file:/dev/null",
+                                         "--alerts", "udp://127.0.0.1:\(try #require(listener.port))", dump])
+        defer { if device.process.isRunning { kill(device.process.processIdentifier, SIGKILL) } }
+        let pushed = try Run("eric", ["push", board.bundle, control, "--start"])
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        listener.process.waitUntilExit()
+        _ = try Run("eric", ["push", control, "--shutdown"])
+        device.process.waitUntilExit()
+        let errors = String(decoding: listener.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (listener.process.terminationStatus, try String(contentsOf: printed, encoding: .utf8), listener.announcement + errors)
+    }
+
+    /// The verdict and summary lines of `eric check --json` output (records aside), the
+    /// summary's "dump" (a file, or the board's address) and "baseline" (each chain has its own) left out.
+    static func verdicts(_ output: String) -> [String] {
+        output.split(separator: "\n").compactMap { line -> String? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let type = object["type"] as? String, type == "verdict" || (type == "summary" && object["baseline"] != nil) else { return nil }
+            var kept = object
+            kept["dump"] = nil
+            kept["baseline"] = nil
+            return String(decoding: try! JSONSerialization.data(withJSONObject: kept, options: [.sortedKeys]), as: UTF8.self)
+        }
+    }
+
+    @Test func theWireGivesTheVerdictsOfTheDumpsAtEveryStepOfTheSeries() throws {
+        guard let series = IntegritySeriesTests.series else { return }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let board = try Self.board(in: directory)
+        let fromDumps = directory.appendingPathComponent("dumps.state").path
+        let fromWire = directory.appendingPathComponent("wire.state").path
+        let first = try #require(IntegritySeriesTests.path(series.steps[0].baseline))
+        #expect(try Run("eric", ["baseline", first, "-o", fromDumps]).status == 0)
+        // The first state from the wire too: the same bytes as eric baseline's.
+        let recorded = try Self.sweep(first, board: board, listen: ["--write-state", fromWire])
+        #expect(recorded.status == 0 && recorded.stderr.contains("state written to"), "\(recorded.stderr)")
+        #expect(FileManager.default.contents(atPath: fromWire) == FileManager.default.contents(atPath: fromDumps))
+        for step in series.steps {
+            let dump = try #require(IntegritySeriesTests.path(step.check))
+            let checked = try Run("eric", ["check", "--baseline", fromDumps, "--update", "--json", dump])
+            let heard = try Self.sweep(dump, board: board, listen: ["--baseline", fromWire, "--update", "--json"])
+            let expected = Self.verdicts(checked.stdout)
+            #expect(expected.count >= 2 && Self.verdicts(heard.stdout) == expected,
+                    "\(step.check): from the wire\n\(Self.verdicts(heard.stdout).joined(separator: "\n"))\nfrom the dump\n\(expected.joined(separator: "\n"))\n\(heard.stderr)")
+            #expect(heard.status == checked.status, "\(step.check): exit \(heard.status), the dump's \(checked.status)\n\(heard.stderr)")
+            #expect(heard.stderr.contains("blocks of evidence read from"))
+            #expect(FileManager.default.contents(atPath: fromWire) == FileManager.default.contents(atPath: fromDumps), "\(step.check): the states differ")
+        }
+    }
+}
