@@ -106,6 +106,7 @@ let package = Package(
             path: "Sources/eric-cli"),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "IntegrityTests", dependencies: ["Integrity"]),
+        .testTarget(name: "VerifierTests", dependencies: ["Verifier", "AlertProtocol", "Capture", "Sealing"]),
         .testTarget(name: "SealingTests", dependencies: ["Sealing", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "AsmKitTests", dependencies: ["AsmKit"]),
         .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),

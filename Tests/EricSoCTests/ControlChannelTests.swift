@@ -22,11 +22,12 @@ import TestSupport
         var frames: [[UInt8]] = []
         var sequence: UInt32 = 0
 
-        init(host: any PhysicalMemory, key: DeviceKey?) throws {
+        init(host: any PhysicalMemory, key: DeviceKey?, bootNonce: UInt64? = nil) throws {
             let firmware = LM32Assembler.assemble(path: packageRoot.appendingPathComponent("firmware/eric.S").path)
             var configuration = SoC.Configuration()
             configuration.key = key
             configuration.controlChannel = true
+            configuration.bootNonce = bootNonce
             var console: (UInt8) -> Void = { _ in }
             var frames: ([UInt8]) -> Void = { _ in }
             soc = try SoC(firmware: try ELF32File(parsing: try #require(firmware.program).elf()), host: host, configuration: configuration,
@@ -39,6 +40,17 @@ import TestSupport
         /// Sends one control message and runs the board until it sleeps again (or powers off);
         /// returns its answer and the other frames it sent meanwhile.
         func send(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = [], port: UInt16 = 40000) throws -> (ControlReply, [[UInt8]]) {
+            let (answer, others) = try exchange(kind, argument: argument, data: data, port: port)
+            return (try ControlReply(payload: answer), others)
+        }
+
+        /// The same for READ and MAP, whose answers carry evidence.
+        func evidence(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = []) throws -> EvidenceReply {
+            try EvidenceReply(payload: exchange(kind, argument: argument, data: data).0)
+        }
+
+        /// One message: the payload of its answer, and the other frames sent meanwhile.
+        func exchange(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = [], port: UInt16 = 40000) throws -> ([UInt8], [[UInt8]]) {
             sequence += 1
             let datagram = UDPFrame(sourceIP: [192, 168, 0, 14], destinationIP: UDPFrame.deviceIP, sourcePort: port,
                                     destinationPort: ControlMessage.port,
@@ -48,21 +60,22 @@ import TestSupport
             let stop = soc.run(budget: kind == .start ? 400_000_000 : 5_000_000)
             try #require(stop == (kind == .shutdown ? .shutdown : .asleep),
                          "\(kind): \(stop) at pc 0x\(String(soc.cpu.pc, radix: 16)); console: \(String(decoding: console, as: UTF8.self))")
-            var replies: [ControlReply] = []
+            var answers: [[UInt8]] = []
             var others: [[UInt8]] = []
             for frame in frames {
                 let udp = try UDPFrame(frame: frame)
                 if udp.sourcePort == ControlMessage.port {
                     // To the sender: its MAC, address and port.
                     #expect(Array(frame[0..<6]) == UDPFrame.operatorMAC && udp.destinationIP == [192, 168, 0, 14] && udp.destinationPort == port)
-                    replies.append(try ControlReply(payload: udp.payload))
+                    answers.append(udp.payload)
                 } else {
                     others.append(frame)
                 }
             }
-            let reply = try #require(replies.count == 1 ? replies.first : nil, "\(replies.count) answers")
-            #expect(reply.kind == kind && reply.sequence == sequence)
-            return (reply, others)
+            let answer = try #require(answers.count == 1 ? answers.first : nil, "\(answers.count) answers")
+            let answeredSequence = answer.count >= 12 ? answer[8..<12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : 0
+            #expect(answer.count >= 20 && answer[5] == kind.rawValue | 0x80 && answeredSequence == sequence)
+            return (answer, others)
         }
 
         /// LOAD in chunks, then COMMIT: the checker's result.
@@ -162,5 +175,47 @@ import TestSupport
         #expect((0...(seen.count - 8)).contains { seen[$0] == banner[0] && Array(seen[$0..<$0 + 8]) == banner })
 
         #expect(try board.send(.shutdown).0.result == 0)
+    }
+
+    /// READ and MAP, the evidence a verifier asks for (docs/protocol.md): the bytes of the dump
+    /// itself, each answer authenticated under the record key and the boot nonce; a block not
+    /// wholly in host memory, or not a block's start, is said so, never read around.
+    @Test func readAndMapAnswerWithTheHostsOwnBytesAuthenticated() throws {
+        let bytes = try [UInt8](Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/dumps/example.raw")))
+        let host = BufferMemory([(physicalStart: 0, bytes: bytes)])
+        let nonce: UInt64 = 0x0123_4567_89ab_cdef
+        let board = try Board(host: host, key: Self.key, bootNonce: nonce)
+        let authenticator = RecordAuthenticator(deviceKey: Self.key)
+        func address(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }
+        func holds(_ reply: EvidenceReply) -> Bool {
+            guard let authentication = reply.authentication else { return false }
+            return authentication.bootNonce == nonce && authenticator.verify(bootNonce: nonce, body: reply.signedBytes, tag: authentication.tag)
+        }
+        // The example holds 0x140000 bytes from 0: its second block, and its last.
+        for block: UInt64 in [0x400, 0x13fc00] {
+            let read = try board.evidence(.read, data: address(block))
+            #expect(read.reply.result == 0 && read.evidence == address(block) + bytes[Int(block)..<Int(block) + 1024] && holds(read))
+        }
+        // Changed on the way: the tag no longer holds.
+        var tampered = try board.evidence(.read, data: address(0x1000))
+        tampered.signedBytes[40] ^= 1
+        #expect(!holds(tampered))
+        let outside = try board.evidence(.read, data: address(0x140000))
+        #expect(outside.reply.result == 1 && outside.evidence.count == 8 + 1024 && holds(outside))
+        let misaligned = try board.evidence(.read, data: address(0x1200))
+        #expect(misaligned.reply.result == 2 && misaligned.evidence == address(0x1200) && holds(misaligned))
+        let wrapped = try board.evidence(.read, data: address(0xffff_ffff_ffff_fc00))
+        #expect(wrapped.reply.result == 1 && holds(wrapped))
+        // No address: refused as an unknown message is, with a plain 20-byte answer.
+        #expect(try board.send(.read, data: [0, 0, 0, 0]).0.result == 0xffff_ffff)
+        let map = try board.evidence(.map, argument: 0)
+        #expect(map.reply.result == 1 && map.evidence == address(0) + address(0x140000) && holds(map))
+        let past = try board.evidence(.map, argument: 1)
+        #expect(past.reply.result == 1 && past.evidence == [UInt8](repeating: 0, count: 16) && holds(past))
+
+        // A board without a key answers the same bytes, in version 1, with no trailer.
+        let plain = try Board(host: host, key: nil)
+        let read = try plain.evidence(.read, data: address(0x400))
+        #expect(read.authentication == nil && read.evidence == address(0x400) + bytes[0x400..<0x800])
     }
 }
