@@ -32,7 +32,7 @@ import TestSupport
 
     /// One sweep of `dump` by a board, listened to with `listen` (more arguments of eric
     /// listen): its status, what it printed and its errors.
-    static func sweep(_ dump: String, board: Board, listen: [String], key: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func sweep(_ dump: String, board: Board, listen: [String], key: String? = nil, run: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
         let controlPort = try freePort()
         let control = "udp://127.0.0.1:\(controlPort)"
         let printed = board.directory.appendingPathComponent("listen.out")
@@ -40,7 +40,7 @@ import TestSupport
         let listener = try Server("eric", ["listen", "udp://127.0.0.1:0", "--key", key ?? board.key, "--board", control] + listen,
                                   standardOutput: try FileHandle(forWritingTo: printed))
         defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
-        let device = try Server("eric", ["run", "--control", control, "--key", board.key, "--serial", "file:/dev/null",
+        let device = try Server("eric", ["run", "--control", control, "--key", board.key, "--serial", "file:/dev/null"] + run + [
                                          "--alerts", "udp://127.0.0.1:\(try #require(listener.port))", dump])
         defer { if device.process.isRunning { kill(device.process.processIdentifier, SIGKILL) } }
         let pushed = try Run("eric", ["push", board.bundle, control, "--start"])
@@ -89,5 +89,33 @@ import TestSupport
             #expect(heard.stderr.contains("blocks of evidence read from"))
             #expect(FileManager.default.contents(atPath: fromWire) == FileManager.default.contents(atPath: fromDumps), "\(step.check): the states differ")
         }
+    }
+
+    /// The evidence as Wireshark shows it (tools/wireshark/eric.lua): every READ answered with
+    /// its block, authenticated under the boot nonce of the sweep's records; the MAP answer is
+    /// the dump's one range.
+    @Test func theCaptureShowsTheEvidence() throws {
+        guard let vm2 = IntegritySeriesTests.path("vm2"), FileManager.default.fileExists(atPath: "/usr/bin/tshark") else { return }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let board = try Self.board(in: directory)
+        let capture = directory.appendingPathComponent("board.pcap").path
+        let state = directory.appendingPathComponent("vm2.state").path
+        let heard = try Self.sweep(vm2, board: board, listen: ["--write-state", state], run: ["--pcap", capture])
+        #expect(heard.status == 0, "\(heard.stderr)")
+        let blocks = try #require(heard.stderr.split(separator: "\n").first { $0.contains("blocks of evidence") }.flatMap { Int($0.split(separator: " ")[1]) })
+        func fields(_ filter: String, _ names: [String]) throws -> [[String]] {
+            let run = try Run("/usr/bin/tshark", ["-X", "lua_script:" + packageRoot.appendingPathComponent("tools/wireshark/eric.lua").path, "-r", capture,
+                                                  "-Y", filter, "-T", "fields"] + names.flatMap { ["-e", $0] })
+            return run.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        }
+        let nonces = Set(try fields("eric.boot_nonce", ["eric.boot_nonce"]).map { $0[0] })
+        #expect(nonces.count == 1)
+        let reads = try fields("eric_control.type == 0x96", ["eric_control.result", "eric_control.boot_nonce", "eric_control.block"])
+        #expect(reads.count == blocks && blocks > 200 && reads.allSatisfy { $0[0] == "0" && nonces.contains($0[1]) && $0[2].count == 2048 },
+                "\(reads.count) READ answers for \(blocks) blocks")
+        let size = try FileManager.default.attributesOfItem(atPath: vm2)[.size] as! UInt64
+        let maps = try fields("eric_control.type == 0x97", ["eric_control.result", "eric_control.address", "eric_control.range_end"])
+        #expect(maps == [["1", "0x0000000000000000", "0x" + String(repeating: "0", count: 16 - String(size, radix: 16).count) + String(size, radix: 16)]], "\(maps)")
     }
 }

@@ -61,9 +61,12 @@ end
 
 DissectorTable.get("udp.port"):add(17746, eric)
 
--- The control channel: a request (16 bytes, then LOAD's data) or an answer (20 bytes).
+-- The control channel: a request (16 bytes, then LOAD's bundle bytes or READ's address) or an
+-- answer (20 bytes; READ and MAP then carry evidence, and from a board with a key, version 2,
+-- the boot nonce and the tag).
 local control = Proto("eric_control", "ERIC control channel")
-local messages = { [0x10] = "LOAD", [0x11] = "COMMIT", [0x12] = "START", [0x13] = "SHUTDOWN", [0x14] = "STATUS", [0x15] = "MODE" }
+local messages = { [0x10] = "LOAD", [0x11] = "COMMIT", [0x12] = "START", [0x13] = "SHUTDOWN", [0x14] = "STATUS", [0x15] = "MODE",
+                   [0x16] = "READ", [0x17] = "MAP" }
 local results = { [0] = "installed", [1] = "malformed bundle", [2] = "another device key", [3] = "tag does not hold",
                   [4] = "version not newer", [5] = "busy", [6] = "no device key", [7] = "bad table" }
 local c = control.fields
@@ -74,6 +77,12 @@ c.argument = ProtoField.uint32("eric_control.argument", "Argument (LOAD: offset;
 c.data = ProtoField.bytes("eric_control.data", "Bundle bytes")
 c.result = ProtoField.uint32("eric_control.result", "Result")
 c.version = ProtoField.uint32("eric_control.set_version", "Sealed set in place")
+c.address = ProtoField.uint64("eric_control.address", "Host physical address", base.HEX)
+c.block = ProtoField.bytes("eric_control.block", "Host memory (1 KiB)")
+c.range_end = ProtoField.uint64("eric_control.range_end", "Range end (exclusive)", base.HEX)
+c.boot_nonce = ProtoField.uint64("eric_control.boot_nonce", "Boot nonce", base.HEX)
+c.tag = ProtoField.bytes("eric_control.tag", "Tag (HMAC-SHA256/128)")
+local reads = { [0] = "read", [1] = "not wholly in host memory", [2] = "not a block's start" }
 
 function control.dissector(buffer, pinfo, tree)
     if buffer:len() < 16 or buffer(0, 4):string() ~= "ERIC" then return 0 end
@@ -91,6 +100,24 @@ function control.dissector(buffer, pinfo, tree)
         local result = buffer(12, 4):uint()
         local said = (kind == 0x91) and (results[result] or ("refused, reason " .. result)) or tostring(result)
         pinfo.cols.info = string.format("%s answer: %s (set version %d)", name, said, buffer(16, 4):uint())
+        local evidence = buffer:len() - 20 - (buffer(4, 1):uint() == 2 and 24 or 0)
+        if (kind == 0x96 or kind == 0x97) and evidence >= 8 then
+            subtree:add(c.address, buffer(20, 8))
+            if kind == 0x96 then
+                if evidence >= 8 + 1024 then subtree:add(c.block, buffer(28, 1024)) end
+                pinfo.cols.info = string.format("READ answer: 0x%x %s", buffer(20, 8):uint64():tonumber(), reads[result] or tostring(result))
+            elseif evidence >= 16 then
+                subtree:add(c.range_end, buffer(28, 8))
+                pinfo.cols.info = string.format("MAP answer: %d ranges; 0x%x-0x%x", result, buffer(20, 8):uint64():tonumber(), buffer(28, 8):uint64():tonumber())
+            end
+            if buffer(4, 1):uint() == 2 and buffer:len() >= 20 + evidence + 24 then
+                subtree:add(c.boot_nonce, buffer(20 + evidence, 8))
+                subtree:add(c.tag, buffer(28 + evidence, 16))
+            end
+        end
+    elseif kind == 0x16 and buffer:len() >= 24 then
+        subtree:add(c.address, buffer(16, 8))
+        pinfo.cols.info = string.format("READ 0x%x", buffer(16, 8):uint64():tonumber())
     else
         subtree:add(c.argument, buffer(12, 4))
         if buffer:len() > 16 then subtree:add(c.data, buffer(16)) end
