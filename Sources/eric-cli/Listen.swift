@@ -26,6 +26,15 @@ struct Listen: ParsableCommand {
             and reported as late, and sequence numbers that never arrived are reported at each \
             summary and at the end. Exit status: 0, or 1 when a record was forged, replayed or \
             missing (--key), 2 on an error.
+
+            With --board (the board's control address), the sweep is judged as `eric check` \
+            judges a dump (docs/integrity.md, "From the wire"): after its summary the board is \
+            asked for the evidence (its memory map, the VMCS pages, the hypervisor's code; each \
+            answer authenticated under --key and the sweep's boot nonce), and --baseline prints \
+            the verdicts (--update: the new state written over it), --write-state writes the \
+            host's state. Exit status then as eric check's: 1 when a verdict is modified, \
+            relocated, disabled or new-hypervisor; 2 when the records or the evidence do not hold.
+              eric listen udp://0.0.0.0:17746 --key board.key --board udp://192.168.0.42:17747 --baseline host.state
             """)
 
     @Argument(help: "udp://HOST:PORT to listen on (port 0: any free port, printed on standard error), or a pcap file.")
