@@ -154,10 +154,13 @@ func inFile(_ bytes: UnsafeBufferPointer<UInt8>, _ suffix: String, _ body: (Stri
     body(path)
 }
 
-/// Alert records as they arrive over UDP, and in Ethernet frames.
+/// Alert records as they arrive over UDP, and in Ethernet frames; answers to the control
+/// channel, evidence (READ, MAP) included, as a verifier receives them.
 func fuzzAlertRecord(_ bytes: UnsafeBufferPointer<UInt8>) {
     decodeRecord(Array(bytes))
     _ = try? AlertRecord(payload: Array(bytes))
+    _ = try? ControlReply(payload: Array(bytes))
+    if let evidence = try? EvidenceReply(payload: Array(bytes)) { _ = evidence.signedBytes.count + evidence.evidence.count }
     // The input as a stream of authenticated records through the listener's audit. Random
     // bytes never carry a true HMAC, so the audit's tag check here lets through tags whose
     // first byte is even: the sequence bookkeeping (gaps, late, replayed) sees attacker numbers.
