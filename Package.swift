@@ -70,7 +70,8 @@ let package = Package(
         // Integrity verdicts over time: a host's state from a dump, and baseline comparisons.
         .target(name: "Integrity", dependencies: ["Correlation", "HostMemory"]),
         // The verifier's side of the board: its records and its evidence into a host's state.
-        .target(name: "Verifier", dependencies: ["AlertProtocol", "Capture", "Correlation", "EricSoC", "Integrity", "MPUSim", "Sealing"]),
+        .target(name: "Verifier", dependencies: ["AlertProtocol", "Capture", "Correlation", "EricSoC", "Integrity", "MPUSim", "Sealing",
+                                                 .product(name: "Crypto", package: "swift-crypto")]),
         // Memory-dump readers (raw, LiME, ELF core) and writers.
         .target(name: "Dumps", dependencies: ["HostMemory", "CZlib", "CLZO", "CSnappy", "CZstd"]),
         // The shipped automata's sources, built into `eric` (scripts/embed-automata.py).
@@ -117,7 +118,7 @@ let package = Package(
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),
         .testTarget(name: "LM32SimTests", dependencies: ["LM32Sim", "LM32ISA", "ELF32", "TestSupport", "Synth"]),
         .testTarget(name: "LM32AsmTests", dependencies: ["LM32Asm", "LM32ISA", "LM32Sim", "ELF32", "TestSupport", "lm32as"]),
-        .testTarget(name: "EricSoCTests", dependencies: ["EricSoC", "Sealing", "GDBRemote", "LM32Sim", "MPUISA", "MPUSim", "MPUAsm", "LM32Asm", "ELF32", "ShippedAutomata", "TestSupport", "AlertProtocol"]),
+        .testTarget(name: "EricSoCTests", dependencies: ["EricSoC", "Sealing", "GDBRemote", "LM32Sim", "MPUISA", "MPUSim", "MPUAsm", "LM32Asm", "ELF32", "ShippedAutomata", "TestSupport", "AlertProtocol", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GDBRemoteTests", dependencies: ["GDBRemote", "LM32Sim", "ELF32", "TestSupport", "eric"]),
         .testTarget(name: "EricCLITests", dependencies: ["eric", "Sealing", "EricSoC", "mpuas", "lm32as", "MPUISA", "TestSupport", "Capture", "AlertProtocol"]),
     ]

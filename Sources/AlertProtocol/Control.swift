@@ -28,6 +28,10 @@ public enum ControlMessage {
         /// `argument`: a range of host memory. Answer: how many ranges; then the range's start
         /// and end (exclusive), 0 and 0 past the last.
         case map = 0x17
+        /// Data: the physical address (8 bytes) of a page of host memory. Answer: 0 hashed,
+        /// 1 not wholly in host memory, 2 not a page's start; then the address and (0 and 1)
+        /// the page's SHA-256 as the checker computes it (zeros for 1).
+        case digest = 0x18
     }
 
     /// The bytes of host memory a READ answers with.
@@ -45,12 +49,13 @@ public enum ControlMessage {
     }
 }
 
-/// The firmware's answer to READ or MAP: the 20-byte answer, then the evidence; from a board
+/// The firmware's answer to READ, MAP or DIGEST: the 20-byte answer, then the evidence; from a board
 /// with a key, authenticated as a record is (version 2, then the boot nonce and the tag over
 /// the nonce and everything before the trailer).
 public struct EvidenceReply: Equatable, Sendable {
     public var reply: ControlReply
-    /// What follows the answer: READ the address (8 bytes) and the block; MAP start and end.
+    /// What follows the answer: READ the address (8 bytes) and the block; MAP start and end;
+    /// DIGEST the address and the page's SHA-256.
     public var evidence: [UInt8]
     public var authentication: AlertRecord.Authentication?
     /// The bytes the tag covers (with the boot nonce first).
@@ -72,10 +77,13 @@ public struct EvidenceReply: Equatable, Sendable {
         }
         let end = payload.count - trailer
         reply = try ControlReply(payload: Array(plain[0..<ControlMessage.replySize]))
-        guard reply.kind == .read || reply.kind == .map else {
-            throw ProtocolError(offset: 5, message: "an answer to \(reply.kind), not to READ or MAP")
+        let expected: [Int]
+        switch reply.kind {
+        case .read: expected = [8, 8 + ControlMessage.blockSize]
+        case .map: expected = [16]
+        case .digest: expected = [8, 8 + 32]
+        default: throw ProtocolError(offset: 5, message: "an answer to \(reply.kind), not to READ, MAP or DIGEST")
         }
-        let expected: [Int] = reply.kind == .map ? [16] : [8, 8 + ControlMessage.blockSize]
         guard expected.contains(end - ControlMessage.replySize) else {
             throw ProtocolError(offset: end, message: "\(end - ControlMessage.replySize) bytes of evidence after the answer, expected \(expected.map(String.init).joined(separator: " or "))")
         }

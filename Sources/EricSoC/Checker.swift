@@ -70,6 +70,8 @@ public final class Checker: BusDevice {
     public private(set) var rangeSelect: UInt32 = 0
     /// The host read port's next address (HostReadPort.swift).
     var hostAddress: UInt64 = 0
+    /// The page digest unit's last digest (DIGEST_0-7).
+    var pageDigest = [UInt32](repeating: 0, count: 8)
 
     /// The last finished START, all its runs together: MPU cycles (page fetch included),
     /// instructions, host reads, how many runs faulted and the last fault.
@@ -406,6 +408,8 @@ public final class Checker: BusDevice {
         case 0xd0: return low(hostAddress)
         case 0xd4: return high(hostAddress)
         case 0xd8: return readHostWord()
+        case 0xdc: return 0
+        case 0xe0...0xfc where offset % 4 == 0: return pageDigest[Int(offset - 0xe0) / 4]
         default: return readSealing(offset)
         }
     }
@@ -448,7 +452,8 @@ public final class Checker: BusDevice {
         case 0x48: rangeSelect = value
         case 0xd0: hostAddress = (hostAddress & 0xffff_ffff_0000_0000) | UInt64(value)
         case 0xd4: hostAddress = (hostAddress & 0xffff_ffff) | UInt64(value) << 32
-        case 0xd8: break   // read-only
+        case 0xdc: digestHostPage()
+        case 0xd8, 0xe0...0xfc: break   // read-only
         case 0x60:
             single.base = Self.instructionOffset(value)
             cachedRunners[Self.listCapacity] = nil

@@ -82,6 +82,8 @@ public enum ShippedFirmware {
     .equ HOST_ADDRESS_LO, 0xd0            # the host read port (docs/soc.md)
     .equ HOST_ADDRESS_HI, 0xd4
     .equ HOST_DATA, 0xd8
+    .equ DIGEST_PAGE, 0xdc                # write: SHA-256 of the page at HOST_ADDRESS
+    .equ DIGEST_0, 0xe0                   # ... its eight words
     .equ START_LIST, 2
     .equ START_FOLLOWUPS, 4
 
@@ -103,6 +105,7 @@ public enum ShippedFirmware {
     .equ MSG_MODE, 0x15
     .equ MSG_READ, 0x16                   # 1 KiB of host memory, for a verifier (docs/protocol.md)
     .equ MSG_MAP, 0x17                    # a range of host memory
+    .equ MSG_DIGEST, 0x18                 # the checker's SHA-256 of a page of host memory
     .equ BLOCK_BYTES, 1024
     .equ REPLY_BYTES, 74                  # preamble 8 + Ethernet 14 + IPv4 20 + UDP 8 + reply 20 + FCS 4
     .equ TX_BUFFER, 0xb0001000
@@ -916,6 +919,8 @@ control_frame:
     be r7, r3, read_message
     mvi r3, MSG_MAP
     be r7, r3, map_message
+    mvi r3, MSG_DIGEST
+    be r7, r3, digest_message
     mvi r2, -1                            # unknown: answered, refused
     bi 8f
 mode_message:                             # MODE: ARGUMENT 0 page, 1 word; answered with the mode in place
@@ -1037,6 +1042,61 @@ map_word:                                 # start high, low, end high, low
     addi r7, r7, 8
     cmpei r3, r7, RANGE_START_LO + 16
     be r3, r0, map_word
+    calli finish_reply
+    bi 9f
+digest_message:                           # DIGEST: the data's 8 bytes are a page's address
+    cmpgeui r3, r8, 8
+    be r3, r0, 5b
+    addi r1, r9, 58
+    mvi r3, 4
+    calli get_be
+    mv r7, r2                             # r7: the address's high word
+    addi r1, r9, 62
+    mvi r3, 4
+    calli get_be
+    mv r8, r2                             # r8: its low word
+    andi r4, r8, PAGE_SIZE - 1
+    mvi r2, 2                             # 2: not a page's start; nothing hashed
+    mvi r3, 28
+    bne r4, r0, digest_answer
+    sw (r11+HOST_ADDRESS_LO), r8
+    sw (r11+HOST_ADDRESS_HI), r7
+    mvi r2, ERROR
+    sw (r11+STATUS), r2
+    sw (r11+DIGEST_PAGE), r0
+    lw r2, (r11+STATUS)                   # 1: not wholly in host memory (the digest reads 0)
+    andi r2, r2, ERROR
+    be r2, r0, digest_hashed
+    mvi r2, ERROR
+    sw (r11+STATUS), r2
+    mvi r2, 1
+digest_hashed:
+    mvi r3, 28 + 32
+digest_answer:
+    calli begin_reply                     # r6: the TX buffer
+    mv r2, r7
+    addi r1, r6, RECORD + 20
+    mvi r3, 4
+    calli put_be
+    mv r2, r8
+    addi r1, r6, RECORD + 24
+    mvi r3, 4
+    calli put_be
+    lw r2, (r23+REPLY_PAYLOAD)
+    cmpei r2, r2, 28
+    bne r2, r0, digest_sent
+    addi r1, r6, RECORD + 28              # the digest's eight words, a halfword at a time
+    addi r7, r11, DIGEST_0
+    addi r8, r1, 32
+digest_word:
+    lw r2, (r7+0)
+    srui r3, r2, 16
+    sh (r1+0), r3
+    sh (r1+2), r2
+    addi r1, r1, 4
+    addi r7, r7, 4
+    bne r1, r8, digest_word
+digest_sent:
     calli finish_reply
     bi 9f
 8:  calli send_reply

@@ -12,8 +12,8 @@ extension Listen {
     /// the wire"); whether a verdict is suspicious. With `--write-state`, the state is written
     /// too (after the check, if there is one).
     func judge(_ receiver: Receiver, baseline then: HostState?, board: String) -> Bool {
-        let (now, reads) = remoteState(receiver, board: board, previous: then)
-        Console.error("eric: \(reads) blocks of evidence read from \(board)")
+        let (now, pages) = remoteState(receiver, board: board, previous: then)
+        Console.error("eric: \(pages.reads) blocks of evidence read from \(board), \(pages.confirmed) pages of the baseline's code confirmed by the checker's digest")
         var suspicious = false
         if let then, let baseline {
             let (text, found) = Check.judge(then, now, json: json, dump: board, baseline: baseline)
@@ -30,7 +30,7 @@ extension Listen {
 
     /// The host's state from the sweep's records and the board's evidence (READ, MAP). Nothing
     /// is made from a sweep whose records do not all hold, or that did not check the whole host.
-    func remoteState(_ receiver: Receiver, board: String, previous: HostState?) -> (HostState, reads: Int) {
+    func remoteState(_ receiver: Receiver, board: String, previous: HostState?) -> (HostState, BoardPages) {
         Console.write(receiver.missing())
         guard receiver.forged + receiver.replayed + receiver.missingRecords == 0 else {
             Console.fail("eric: error: the sweep's records do not all hold (\(receiver.forged) forged, \(receiver.replayed) replayed, \(receiver.missingRecords) missing): no verdict", code: 2)
@@ -46,14 +46,14 @@ extension Listen {
             let link = try BoardLink(url: board)
             let source = EvidenceSource(link: link, authenticator: key.map { RecordAuthenticator(deviceKey: loadDeviceKey($0)) },
                                         bootNonce: summary.authentication?.bootNonce)
-            let pages = try BoardPages(source: source)
+            let pages = try BoardPages(source: source, known: (previous?.code ?? []).map { ($0.physical, [UInt8]($0.bytes)) })
             guard UInt64(summary.page) == wholePages(pages.memoryMap) else {
                 Console.fail("eric: error: the sweep checked \(summary.page) pages of a host of \(wholePages(pages.memoryMap)) whole pages: no verdict from part of a host", code: 2)
             }
             let automata = shippedAutomata()
             let outcome = SweepRecords(records: receiver.genuine, automata: automata)
                 .correlated(with: CorrelatedScan(automata: automata, options: ScanOptions()), memoryMap: pages.memoryMap)
-            return (try StateReader().state(of: pages, reports: outcome.reports, previous: previous), pages.reads)
+            return (try StateReader().state(of: pages, reports: outcome.reports, previous: previous), pages)
         } catch {
             Console.fail("eric: error: \(error)", code: 2)
         }

@@ -78,6 +78,8 @@ import TestSupport
         let recorded = try Self.sweep(first, board: board, listen: ["--write-state", fromWire])
         #expect(recorded.status == 0 && recorded.stderr.contains("state written to"), "\(recorded.stderr)")
         #expect(FileManager.default.contents(atPath: fromWire) == FileManager.default.contents(atPath: fromDumps))
+        var confirmed = 0
+        defer { #expect(confirmed > 0, "no code page was confirmed by its digest") }
         for step in series.steps {
             let dump = try #require(IntegritySeriesTests.path(step.check))
             let checked = try Run("eric", ["check", "--baseline", fromDumps, "--update", "--json", dump])
@@ -86,7 +88,8 @@ import TestSupport
             #expect(expected.count >= 2 && Self.verdicts(heard.stdout) == expected,
                     "\(step.check): from the wire\n\(Self.verdicts(heard.stdout).joined(separator: "\n"))\nfrom the dump\n\(expected.joined(separator: "\n"))\n\(heard.stderr)")
             #expect(heard.status == checked.status, "\(step.check): exit \(heard.status), the dump's \(checked.status)\n\(heard.stderr)")
-            #expect(heard.stderr.contains("blocks of evidence read from"))
+            let evidence = try #require(heard.stderr.split(separator: "\n").first { $0.contains("blocks of evidence read from") })
+            confirmed += Int(evidence.split(separator: ", ").last!.split(separator: " ").first!) ?? 0
             #expect(FileManager.default.contents(atPath: fromWire) == FileManager.default.contents(atPath: fromDumps), "\(step.check): the states differ")
         }
     }

@@ -1,4 +1,5 @@
 import AlertProtocol
+import Crypto
 import ELF32
 import EricSoC
 import Foundation
@@ -212,6 +213,14 @@ import TestSupport
         #expect(map.reply.result == 1 && map.evidence == address(0) + address(0x140000) && holds(map))
         let past = try board.evidence(.map, argument: 1)
         #expect(past.reply.result == 1 && past.evidence == [UInt8](repeating: 0, count: 16) && holds(past))
+
+        // DIGEST: the checker's SHA-256 of a page, as swift-crypto computes it from the dump.
+        let digest = try board.evidence(.digest, data: address(0x13f000))
+        #expect(digest.reply.result == 0 && digest.evidence == address(0x13f000) + Array(SHA256.hash(data: bytes[0x13f000..<0x140000])) && holds(digest))
+        let digestOutside = try board.evidence(.digest, data: address(0x140000))
+        #expect(digestOutside.reply.result == 1 && digestOutside.evidence == address(0x140000) + [UInt8](repeating: 0, count: 32) && holds(digestOutside))
+        let digestMisaligned = try board.evidence(.digest, data: address(0x1400))
+        #expect(digestMisaligned.reply.result == 2 && digestMisaligned.evidence == address(0x1400) && holds(digestMisaligned))
 
         // A board without a key answers the same bytes, in version 1, with no trailer.
         let plain = try Board(host: host, key: nil)

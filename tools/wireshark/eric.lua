@@ -66,7 +66,7 @@ DissectorTable.get("udp.port"):add(17746, eric)
 -- the boot nonce and the tag).
 local control = Proto("eric_control", "ERIC control channel")
 local messages = { [0x10] = "LOAD", [0x11] = "COMMIT", [0x12] = "START", [0x13] = "SHUTDOWN", [0x14] = "STATUS", [0x15] = "MODE",
-                   [0x16] = "READ", [0x17] = "MAP" }
+                   [0x16] = "READ", [0x17] = "MAP", [0x18] = "DIGEST" }
 local results = { [0] = "installed", [1] = "malformed bundle", [2] = "another device key", [3] = "tag does not hold",
                   [4] = "version not newer", [5] = "busy", [6] = "no device key", [7] = "bad table" }
 local c = control.fields
@@ -79,10 +79,11 @@ c.result = ProtoField.uint32("eric_control.result", "Result")
 c.version = ProtoField.uint32("eric_control.set_version", "Sealed set in place")
 c.address = ProtoField.uint64("eric_control.address", "Host physical address", base.HEX)
 c.block = ProtoField.bytes("eric_control.block", "Host memory (1 KiB)")
+c.digest = ProtoField.bytes("eric_control.digest", "SHA-256 of the page")
 c.range_end = ProtoField.uint64("eric_control.range_end", "Range end (exclusive)", base.HEX)
 c.boot_nonce = ProtoField.uint64("eric_control.boot_nonce", "Boot nonce", base.HEX)
 c.tag = ProtoField.bytes("eric_control.tag", "Tag (HMAC-SHA256/128)")
-local reads = { [0] = "read", [1] = "not wholly in host memory", [2] = "not a block's start" }
+local reads = { [0] = "done", [1] = "not wholly in host memory", [2] = "not a block's (READ) or page's (DIGEST) start" }
 
 function control.dissector(buffer, pinfo, tree)
     if buffer:len() < 16 or buffer(0, 4):string() ~= "ERIC" then return 0 end
@@ -101,11 +102,14 @@ function control.dissector(buffer, pinfo, tree)
         local said = (kind == 0x91) and (results[result] or ("refused, reason " .. result)) or tostring(result)
         pinfo.cols.info = string.format("%s answer: %s (set version %d)", name, said, buffer(16, 4):uint())
         local evidence = buffer:len() - 20 - (buffer(4, 1):uint() == 2 and 24 or 0)
-        if (kind == 0x96 or kind == 0x97) and evidence >= 8 then
+        if (kind == 0x96 or kind == 0x97 or kind == 0x98) and evidence >= 8 then
             subtree:add(c.address, buffer(20, 8))
             if kind == 0x96 then
                 if evidence >= 8 + 1024 then subtree:add(c.block, buffer(28, 1024)) end
                 pinfo.cols.info = string.format("READ answer: 0x%x %s", buffer(20, 8):uint64():tonumber(), reads[result] or tostring(result))
+            elseif kind == 0x98 then
+                if evidence >= 40 then subtree:add(c.digest, buffer(28, 32)) end
+                pinfo.cols.info = string.format("DIGEST answer: 0x%x %s", buffer(20, 8):uint64():tonumber(), reads[result] or tostring(result))
             elseif evidence >= 16 then
                 subtree:add(c.range_end, buffer(28, 8))
                 pinfo.cols.info = string.format("MAP answer: %d ranges; 0x%x-0x%x", result, buffer(20, 8):uint64():tonumber(), buffer(28, 8):uint64():tonumber())
@@ -115,9 +119,9 @@ function control.dissector(buffer, pinfo, tree)
                 subtree:add(c.tag, buffer(28 + evidence, 16))
             end
         end
-    elseif kind == 0x16 and buffer:len() >= 24 then
+    elseif (kind == 0x16 or kind == 0x18) and buffer:len() >= 24 then
         subtree:add(c.address, buffer(16, 8))
-        pinfo.cols.info = string.format("READ 0x%x", buffer(16, 8):uint64():tonumber())
+        pinfo.cols.info = string.format("%s 0x%x", name, buffer(16, 8):uint64():tonumber())
     else
         subtree:add(c.argument, buffer(12, 4))
         if buffer:len() > 16 then subtree:add(c.data, buffer(16)) end
