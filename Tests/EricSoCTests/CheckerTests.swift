@@ -1,3 +1,4 @@
+import Crypto
 import EricSoC
 import MPUAsm
 import MPUISA
@@ -92,7 +93,30 @@ import Testing
         #expect(checker.read(0x4c, size: 4) == 0x10_0000 && checker.read(0x54, size: 4) == 0x10_2000)
         #expect(checker.write(0x48, size: 4, value: 1) && checker.read(0x4c, size: 4) == 0)
         #expect(checker.write(0x14, size: 4, value: 1) && checker.read(0x14, size: 4) == 1)   // PAGE_HI
-        #expect(checker.read(0xd0, size: 4) == nil && checker.read(0x04, size: 2) == nil)
+        #expect(checker.read(0x100, size: 4) == nil && checker.read(0x04, size: 2) == nil)
+    }
+
+    /// The host read port and the page digest unit (docs/soc.md): the dump's own bytes, in
+    /// memory order; nothing outside it is read, and asking sets ERROR.
+    @Test func theHostReadPortAndTheDigestUnitReadOnlyTheDump() {
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i * 7 + 3) }
+        let checker = Checker(host: BufferMemory([(physicalStart: 0x10_0000, bytes: bytes)]))
+        func error() -> Bool { checker.read(0x04, size: 4)! & Checker.error != 0 }
+        #expect(checker.write(0xd0, size: 4, value: 0x10_1ff8) && checker.write(0xd4, size: 4, value: 0))
+        #expect(checker.read(0xd8, size: 4) == UInt32(bytes[0x1ff8]) << 24 | UInt32(bytes[0x1ff9]) << 16 | UInt32(bytes[0x1ffa]) << 8 | UInt32(bytes[0x1ffb]))
+        #expect(checker.read(0xd8, size: 4) != nil && !error() && checker.read(0xd0, size: 4) == 0x10_2000)
+        #expect(checker.read(0xd8, size: 4) == 0 && error())                     // past the dump's end
+        _ = checker.write(0x04, size: 4, value: Checker.error)
+        #expect(checker.write(0xd0, size: 4, value: 0xffff_fffc) && checker.write(0xd4, size: 4, value: 0xffff_ffff))
+        #expect(checker.read(0xd8, size: 4) == 0 && error() && checker.read(0xd0, size: 4) == 0)   // wraps, reads nothing
+        _ = checker.write(0x04, size: 4, value: Checker.error)
+        #expect(checker.write(0xd0, size: 4, value: 0x10_1000) && checker.write(0xd4, size: 4, value: 0) && checker.write(0xdc, size: 4, value: 0))
+        let digest = (0..<8).map { checker.read(0xe0 + 4 * UInt32($0), size: 4)! }
+        let expected = Array(SHA256.hash(data: bytes[0x1000..<0x2000]))
+        #expect(!error() && digest == (0..<8).map { w in expected[w * 4..<w * 4 + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } })
+        #expect(checker.write(0xd0, size: 4, value: 0x10_1800) && checker.write(0xdc, size: 4, value: 0))   // not a page's start
+        #expect(error() && (0..<8).allSatisfy { checker.read(0xe0 + 4 * UInt32($0), size: 4) == 0 })
     }
 
     /// The same automaton loaded at 0x100 runs with BASE = 0x100: its addresses count from there.

@@ -36,9 +36,12 @@ import Testing
         // The next record starts afresh; the same bytes give the same tag.
         #expect(Self.tag(body, with: checker) == [0x1122_3344, 0x5566_7788] + expected)
         #expect(checker.read(0x04, size: 4)! & Checker.error == 0)
-        // RECORD_DATA reads nothing back; a message past 256 bytes is cut and flags ERROR.
+        // RECORD_DATA reads nothing back; a message past 2,048 bytes (a READ answer is 1,052) is
+        // cut and flags ERROR.
         #expect(checker.write(0xc8, size: 4, value: 0xdead_beef) && checker.read(0xc8, size: 4) == 0)
-        for _ in 0..<64 { _ = checker.write(0xc8, size: 4, value: 1) }
+        for _ in 0..<511 { _ = checker.write(0xc8, size: 4, value: 1) }   // 512 words in all
+        #expect(checker.read(0x04, size: 4)! & Checker.error == 0)
+        _ = checker.write(0xc8, size: 4, value: 1)
         #expect(checker.read(0x04, size: 4)! & Checker.error != 0)
     }
 
