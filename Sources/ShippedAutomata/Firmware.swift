@@ -966,6 +966,11 @@ status_message:
     lw r2, (r11+SET_VERSION)              # STATUS
     bi 8f
 read_message:                             # READ: the data's 8 bytes are a block's address
+    mvi r6, BLOCK_BYTES - 1
+    bi evidence_message
+digest_message:                           # DIGEST: the data's 8 bytes are a page's address
+    mvi r6, PAGE_SIZE - 1
+evidence_message:                         # READ or DIGEST (MSG_TYPE); r6: the alignment asked
     cmpgeui r3, r8, 8
     be r3, r0, 5b
     addi r1, r9, 58
@@ -976,17 +981,23 @@ read_message:                             # READ: the data's 8 bytes are a block
     mvi r3, 4
     calli get_be
     mv r8, r2                             # r8: its low word
-    andi r4, r8, BLOCK_BYTES - 1
-    mvi r2, 2                             # 2: not the start of a block; nothing read
+    and r4, r8, r6
+    mvi r2, 2                             # 2: not a block's (a page's) start; nothing read
     mvi r3, 28
-    bne r4, r0, read_answer
+    bne r4, r0, evidence_answer
     sw (r11+HOST_ADDRESS_LO), r8
     sw (r11+HOST_ADDRESS_HI), r7
     mvi r2, ERROR
     sw (r11+STATUS), r2
+    mvi r3, 28 + BLOCK_BYTES              # READ: the block follows the address
+    lw r4, (r23+MSG_TYPE)
+    cmpei r4, r4, MSG_DIGEST
+    be r4, r0, evidence_read
+    sw (r11+DIGEST_PAGE), r0              # DIGEST: the checker hashes the page; its 32 bytes follow
+    mvi r3, 28 + 32
+evidence_read:
     mvi r2, 0
-    mvi r3, 28 + BLOCK_BYTES
-read_answer:
+evidence_answer:
     calli begin_reply                     # r6: the TX buffer
     mv r2, r7
     addi r1, r6, RECORD + 20
@@ -997,27 +1008,35 @@ read_answer:
     mvi r3, 4
     calli put_be
     lw r2, (r23+REPLY_PAYLOAD)
-    cmpei r2, r2, 28
-    bne r2, r0, read_sent
-    addi r1, r6, RECORD + 28              # the block, a halfword at a time (the record is 2-aligned)
-    addi r7, r1, BLOCK_BYTES
-read_word:
-    lw r2, (r11+HOST_DATA)
+    addi r2, r2, -28
+    be r2, r0, evidence_sent
+    addi r1, r6, RECORD + 28              # a halfword at a time (the record is 2-aligned)
+    add r8, r1, r2
+    addi r7, r11, HOST_DATA               # READ: the read port's word after word
+    mvi r5, 0
+    lw r4, (r23+MSG_TYPE)
+    cmpei r4, r4, MSG_DIGEST
+    be r4, r0, evidence_word
+    addi r7, r11, DIGEST_0                # DIGEST: its eight words
+    mvi r5, 4
+evidence_word:
+    lw r2, (r7+0)
     srui r3, r2, 16
     sh (r1+0), r3
     sh (r1+2), r2
     addi r1, r1, 4
-    bne r1, r7, read_word
-    lw r2, (r11+STATUS)                   # a word outside host memory: 1, not read
+    add r7, r7, r5
+    bne r1, r8, evidence_word
+    lw r2, (r11+STATUS)                   # outside host memory: 1 (zeros where it is not)
     andi r2, r2, ERROR
-    be r2, r0, read_sent
+    be r2, r0, evidence_sent
     mvi r2, ERROR
     sw (r11+STATUS), r2
     mvi r2, 1
     addi r1, r6, RECORD + 12
     mvi r3, 4
     calli put_be
-read_sent:
+evidence_sent:
     calli finish_reply
     bi 9f
 map_message:                              # MAP: range ARGUMENT's start and end; the count
@@ -1042,61 +1061,6 @@ map_word:                                 # start high, low, end high, low
     addi r7, r7, 8
     cmpei r3, r7, RANGE_START_LO + 16
     be r3, r0, map_word
-    calli finish_reply
-    bi 9f
-digest_message:                           # DIGEST: the data's 8 bytes are a page's address
-    cmpgeui r3, r8, 8
-    be r3, r0, 5b
-    addi r1, r9, 58
-    mvi r3, 4
-    calli get_be
-    mv r7, r2                             # r7: the address's high word
-    addi r1, r9, 62
-    mvi r3, 4
-    calli get_be
-    mv r8, r2                             # r8: its low word
-    andi r4, r8, PAGE_SIZE - 1
-    mvi r2, 2                             # 2: not a page's start; nothing hashed
-    mvi r3, 28
-    bne r4, r0, digest_answer
-    sw (r11+HOST_ADDRESS_LO), r8
-    sw (r11+HOST_ADDRESS_HI), r7
-    mvi r2, ERROR
-    sw (r11+STATUS), r2
-    sw (r11+DIGEST_PAGE), r0
-    lw r2, (r11+STATUS)                   # 1: not wholly in host memory (the digest reads 0)
-    andi r2, r2, ERROR
-    be r2, r0, digest_hashed
-    mvi r2, ERROR
-    sw (r11+STATUS), r2
-    mvi r2, 1
-digest_hashed:
-    mvi r3, 28 + 32
-digest_answer:
-    calli begin_reply                     # r6: the TX buffer
-    mv r2, r7
-    addi r1, r6, RECORD + 20
-    mvi r3, 4
-    calli put_be
-    mv r2, r8
-    addi r1, r6, RECORD + 24
-    mvi r3, 4
-    calli put_be
-    lw r2, (r23+REPLY_PAYLOAD)
-    cmpei r2, r2, 28
-    bne r2, r0, digest_sent
-    addi r1, r6, RECORD + 28              # the digest's eight words, a halfword at a time
-    addi r7, r11, DIGEST_0
-    addi r8, r1, 32
-digest_word:
-    lw r2, (r7+0)
-    srui r3, r2, 16
-    sh (r1+0), r3
-    sh (r1+2), r2
-    addi r1, r1, 4
-    addi r7, r7, 4
-    bne r1, r8, digest_word
-digest_sent:
     calli finish_reply
     bi 9f
 8:  calli send_reply
@@ -1196,7 +1160,7 @@ begin_reply:
     ret
 
 # Sends the answer begun in the TX buffer r6. An answer longer than 20 bytes carries evidence
-# (READ, MAP): with a key it is authenticated as a record is (version 2, the trailer after it).
+# (READ, MAP, DIGEST): with a key it is authenticated as a record is (version 2, the trailer after it).
 # Uses r1-r8.
 finish_reply:
     addi sp, sp, -4
