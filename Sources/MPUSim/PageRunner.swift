@@ -32,9 +32,16 @@ public final class PageRunner {
         case .compiled: native = try automaton.compiled()
         }
         nativeEntry = native?.entry
-        let zeroRun = reuseZeroPageRuns ? automaton.zeroPageResult(timing: timing) : nil
-        zeroRunResult = zeroRun?.run
-        zeroRunAlerts = zeroRun?.alerts ?? []
+        // With the zero-page flag the device itself reuses the run, at no cost: then it is not
+        // a host-side shortcut that can be turned off.
+        let zeroRun = reuseZeroPageRuns || timing.skipsZeroPages ? automaton.zeroPageResult(timing: timing) : nil
+        if timing.skipsZeroPages, let zeroRun {
+            zeroRunResult = RunResult(fault: zeroRun.run.fault)
+            zeroRunAlerts = zeroRun.alerts.map { Alert(value: $0.value, pc: $0.pc, cycle: 0) }
+        } else {
+            zeroRunResult = zeroRun?.run
+            zeroRunAlerts = zeroRun?.alerts ?? []
+        }
         state = .allocate(capacity: NativeCode.Layout.size / 8)
         mpu.prepare(nativeState: state)
     }

@@ -24,9 +24,15 @@ public struct TimingModel: Sendable, Hashable {
     public var takenJumpPenalty: Int
     /// A run that has used more cycles than this is ended by the watchdog.
     public var watchdogCycles: UInt64
+    /// The zero-page flag (docs/timing.md): the DMA engine notes, as a page streams into the
+    /// buffer, whether every byte was zero, and on such a page the checker does not run the
+    /// automata whose zero-page outcome it recorded at load time (those that never read the
+    /// page's address): their alerts are queued at once, in 0 MPU cycles. Page mode only.
+    public var zeroPageFlag: Bool
 
     public init(name: String, clockHz: Double, hostAccess: HostAccess, pcieLatencyNanoseconds: Double,
-                pcieBandwidthBytesPerSecond: Double, bufferLatencyCycles: Int, takenJumpPenalty: Int, watchdogCycles: UInt64) {
+                pcieBandwidthBytesPerSecond: Double, bufferLatencyCycles: Int, takenJumpPenalty: Int, watchdogCycles: UInt64,
+                zeroPageFlag: Bool = true) {
         self.name = name
         self.clockHz = clockHz
         self.hostAccess = hostAccess
@@ -35,7 +41,20 @@ public struct TimingModel: Sendable, Hashable {
         self.bufferLatencyCycles = bufferLatencyCycles
         self.takenJumpPenalty = takenJumpPenalty
         self.watchdogCycles = watchdogCycles
+        self.zeroPageFlag = zeroPageFlag
     }
+
+    /// What a sweep waits for: the link bringing pages (fetch cycles) or the MPU running
+    /// automata on them. In word mode every `mload` waits for the link, inside the automata's
+    /// cycles: the link's latency is what the sweep waits for.
+    public enum Bottleneck: String, Sendable { case link, mpu }
+
+    public func bottleneck(fetchCycles: UInt64, automataCycles: UInt64) -> Bottleneck {
+        hostAccess == .word || fetchCycles >= automataCycles ? .link : .mpu
+    }
+
+    /// Whether a zero page costs the automata nothing (the flag needs the DMA: page mode).
+    public var skipsZeroPages: Bool { zeroPageFlag && hostAccess == .page }
 
     /// PCIe read latency in whole cycles (rounded up: the MPU waits for the edge after).
     public var pcieLatencyCycles: Int {
@@ -72,7 +91,12 @@ public struct TimingModel: Sendable, Hashable {
         name: "gen2x4", clockHz: 125e6, hostAccess: .page, pcieLatencyNanoseconds: 600,
         pcieBandwidthBytesPerSecond: 1.6e9, bufferLatencyCycles: 1, takenJumpPenalty: 1, watchdogCycles: 1_000_000)
 
-    public static let presets: [TimingModel] = [.slides, .word, .gen2x4]
+    /// The slides' board as first designed, before issue 13: no zero-page flag. For comparison.
+    public static let slidesPlain = TimingModel(
+        name: "slides-plain", clockHz: 80e6, hostAccess: .page, pcieLatencyNanoseconds: 800,
+        pcieBandwidthBytesPerSecond: 200e6, bufferLatencyCycles: 1, takenJumpPenalty: 1, watchdogCycles: 1_000_000, zeroPageFlag: false)
+
+    public static let presets: [TimingModel] = [.slides, .word, .gen2x4, .slidesPlain]
 
     public static func preset(named name: String) -> TimingModel? {
         presets.first { $0.name == name }

@@ -210,6 +210,7 @@ struct Scan: ParsableCommand {
         lines.append("MPU             \(s.instructions) instructions, \(s.mpuCycles) cycles, \(s.hostReads) host reads (sweep)")
         let fetch = timing.hostAccess == .page ? "\(s.fetchCycles) cycles of page fetches (\(timing.pageFetchCycles) per page) + " : ""
         lines.append("device time     \(formatSeconds(timing.seconds(cycles: s.deviceCycles))) at \(timing.clockHz / 1e6) MHz: \(fetch)\(s.mpuCycles) cycles of automata + \(s.followUpFetchCycles + s.followUpCycles) of follow-ups (timing \(timing.name))")
+        lines.append("bottleneck      " + bottleneckLine(timing, fetchCycles: s.fetchCycles &+ s.followUpFetchCycles, automataCycles: s.mpuCycles &+ s.followUpCycles))
         let found = reports.count { $0.confidence == .finding }
         lines.append("reports         \(found) finding\(found == 1 ? "" : "s"), \(reports.count - found) candidate\(reports.count - found == 1 ? "" : "s")" + (candidates ? "" : " (--candidates shows them)"))
         let rate = s.hostSeconds > 0 ? String(format: "%.2f GB/s", s.bytesPerHostSecond / 1e9) : "-"
@@ -336,6 +337,8 @@ enum JSONLine {
         let fetch_cycles: UInt64
         let device_cycles: UInt64
         let device_seconds: Double
+        /// "link" or "mpu": what the sweep waits for.
+        let bottleneck: String
         let clock_hz: Double
         let timing: String
         let host_seconds: Double
@@ -378,9 +381,23 @@ enum JSONLine {
         return encode(SummaryRecord(dump: dump, format: memory.format.rawValue, unreadable_bytes: memory.unreadableBytes, pages: s.pages, bytes: s.bytes, skipped_bytes: s.skippedBytes, automata: records,
                                     instructions: s.instructions, mpu_cycles: s.mpuCycles, fetch_cycles: s.fetchCycles,
                                     device_cycles: s.deviceCycles, device_seconds: timing.seconds(cycles: s.deviceCycles),
+                                    bottleneck: timing.bottleneck(fetchCycles: s.fetchCycles &+ s.followUpFetchCycles,
+                                                                  automataCycles: s.mpuCycles &+ s.followUpCycles).rawValue,
                                     clock_hz: timing.clockHz, timing: timing.name, host_seconds: s.hostSeconds,
                                     follow_up_runs: s.followUpRuns, follow_up_fetch_cycles: s.followUpFetchCycles,
                                     follow_up_cycles: s.followUpCycles, findings: reports.count { $0.confidence == .finding },
                                     candidates: reports.count { $0.confidence == .candidate }))
+    }
+}
+
+/// The scan summary's bottleneck line: what the sweep waits for, and each side's share of the
+/// device's time.
+func bottleneckLine(_ timing: TimingModel, fetchCycles: UInt64, automataCycles: UInt64) -> String {
+    let total = max(1, Double(fetchCycles) + Double(automataCycles))
+    let shares = String(format: "page fetches %.0f%%, automata %.0f%% of the device's time", 100 * Double(fetchCycles) / total, 100 * Double(automataCycles) / total)
+    switch timing.bottleneck(fetchCycles: fetchCycles, automataCycles: automataCycles) {
+    case .link where timing.hostAccess == .word: return "the PCIe link's latency: in word mode every load waits for it"
+    case .link: return "the PCIe link (\(shares))"
+    case .mpu: return "the MPU (\(shares))"
     }
 }

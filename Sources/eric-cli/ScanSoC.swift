@@ -51,6 +51,8 @@ extension Scan {
         let findings: Int
         let candidates: Int
         let device_seconds: Double
+        /// "link" or "mpu": what the sweep waits for (as the direct scan's summary says).
+        let bottleneck: String
         let host_seconds: Double
     }
 
@@ -112,7 +114,10 @@ extension Scan {
                                                            follow_up_fetch_cycles: statistics.followUpFetchCycles, follow_up_cycles: statistics.followUpCycles,
                                                            findings: outcome.reports.count { $0.confidence == .finding },
                                                            candidates: outcome.reports.count { $0.confidence == .candidate },
-                                                           device_seconds: deviceSeconds, host_seconds: hostSeconds)))
+                                                           device_seconds: deviceSeconds,
+                                                           bottleneck: model.bottleneck(fetchCycles: soc.checker.totalFetchCycles,
+                                                                                        automataCycles: summary.mpuCycles &- soc.checker.totalFetchCycles).rawValue,
+                                                           host_seconds: hostSeconds)))
         } else {
             var lines = ["", "dump            \(dump) (\(describe(memory)))", "pages scanned   \(summary.page) through the SoC (firmware/eric.S)"
                          + (skippedBytes > 0 ? "; \(skippedBytes) bytes outside whole pages not scanned" : "")]
@@ -123,6 +128,7 @@ extension Scan {
             lines.append("LM32            \(soc.cpu.instructions) instructions, \(soc.cpu.cycles) cycles, \(soc.idleCycles) of them idle")
             lines.append("follow-ups      \(statistics.followUpRuns) runs by the checker after the sweep: \(statistics.followUpFetchCycles) cycles of page fetches + \(statistics.followUpCycles) cycles of automata")
             lines.append("device time     \(formatSeconds(deviceSeconds)) at \(clockHz / 1e6) MHz (the LM32 clock from reset to the summary, follow-ups included)")
+            lines.append("bottleneck      " + bottleneckLine(model, fetchCycles: soc.checker.totalFetchCycles, automataCycles: summary.mpuCycles &- soc.checker.totalFetchCycles))
             let found = outcome.reports.count { $0.confidence == .finding }
             lines.append("reports         \(found) finding\(found == 1 ? "" : "s"), \(outcome.reports.count - found) candidates" + (candidates ? "" : " (--candidates shows them)"))
             lines.append("host time       \(formatSeconds(hostSeconds))")

@@ -40,7 +40,7 @@ func identityDump() throws -> URL {
         (["--page", "0x200010"], "Error: --page 0x200010 is not 4 KiB aligned (the page holding it starts at 0x200000)"),
         (["--page", "0x1000000"], "error: no whole page at 0x1000000 in the dump (it holds 0x0-0x400000)"),
         (["--page", "zz"], "Error: --page 'zz' is not a number"),
-        (["--page", "0", "--timing", "fast"], "Error: unknown timing preset 'fast' (known: slides, word, gen2x4)"),
+        (["--page", "0", "--timing", "fast"], "Error: unknown timing preset 'fast' (known: slides, word, gen2x4, slides-plain)"),
     ])
     func badInputExitsWithTwo(_ arguments: [String], _ message: String) throws {
         let dump = try identityDump()

@@ -17,10 +17,13 @@ import Testing
         return result.image!.code
     }()
 
-    static func checker(fifoDepth: Int = 16) -> (Checker, Clock) {
+    /// A checker over two zero pages with the automaton above loaded at 0. The timelines below
+    /// are worked out with the automaton running on the page, so without the zero-page flag
+    /// (`.slidesPlain`); `timing: .slides` gives the flag (aZeroPageIsNotRun...).
+    static func checker(fifoDepth: Int = 16, timing: TimingModel = .slidesPlain) -> (Checker, Clock) {
         let clock = Clock()
         let host = BufferMemory([(physicalStart: 0x10_0000, bytes: [UInt8](repeating: 0, count: 8192))])
-        let checker = Checker(host: host, fifoDepth: fifoDepth, clock: { clock.now })
+        let checker = Checker(host: host, timing: timing, fifoDepth: fifoDepth, clock: { clock.now })
         #expect(checker.write(0x1c, size: 4, value: 0))
         for word in stride(from: 0, to: code.count, by: 4) {
             #expect(checker.write(0x20, size: 4, value: code[word..<word + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
@@ -55,6 +58,21 @@ import Testing
         #expect(checker.write(0x00, size: 4, value: 1) && checker.nextEvent == 2706)
         clock.now = 2709
         #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert && checker.read(0x30, size: 4) == 3)
+    }
+
+    /// With the zero-page flag (docs/timing.md) the DMA finds the page all zero and the checker
+    /// does not run the automaton, whose zero-page outcome it recorded at load: DONE when the
+    /// fetch ends (1000 + 1703), both alerts queued at once with cycle 0, no MPU cycle spent
+    /// on automata, no instruction run.
+    @Test func aZeroPageIsNotRunWithTheZeroPageFlag() {
+        let (checker, clock) = Self.checker(timing: .slides)
+        clock.now = 1000
+        #expect(checker.write(0x00, size: 4, value: 1) && checker.nextEvent == 1000 + 1703)
+        clock.now = 2703
+        #expect(checker.read(0x04, size: 4) == Checker.done | Checker.alert && checker.read(0x5c, size: 4) == 2)
+        #expect(checker.read(0x24, size: 4) == 5 && checker.read(0x6c, size: 4) == 0)
+        #expect(checker.write(0x2c, size: 4, value: 0) && checker.read(0x24, size: 4) == 7 && checker.read(0x6c, size: 4) == 0)
+        #expect(checker.read(0x30, size: 4) == 1703 && checker.read(0x38, size: 4) == 0 && checker.read(0x3c, size: 4) == 0)
     }
 
     @Test func aFullFIFOStallsTheMPUInsteadOfLosingAlerts() {

@@ -108,7 +108,8 @@ func page(_ fill: (Int) -> UInt64) -> [UInt8] {
         let tiny = try Harness().automaton(".alert ONE, 1\n    intb $ONE\n    intq r0")
         let memory = BufferMemory([(0x2000, [UInt8](repeating: 0, count: 3 * 4096))])
         var findings: [Finding] = []
-        let statistics = Scanner(automata: [tiny, tiny], options: ScanOptions(jobs: 2, chunkPages: 1)).run(memory) {
+        // The pages are zero: the automaton runs on them only without the zero-page flag.
+        let statistics = Scanner(automata: [tiny, tiny], options: ScanOptions(timing: .slidesPlain, jobs: 2, chunkPages: 1)).run(memory) {
             if case .finding(let f) = $0 { findings.append(f) }
         }
         // Page 0: fetch 1703, A at 1703, A' at 1705; page 1: fetch to 1707 + 1703 = 3410, ...
@@ -118,6 +119,21 @@ func page(_ fill: (Int) -> UInt64) -> [UInt8] {
         #expect(statistics.deviceCycles == 3 * 1703 + 6 * 2)
         #expect(statistics.fetchCycles == 3 * 1703)
         #expect(statistics.instructions == 12)
+    }
+
+    /// The same with the zero-page flag (`.slides`): the DMA finds each page zero, the
+    /// recorded outcome is replayed at once: both alerts at the end of the page's fetch, no
+    /// automata cycles, no instruction run.
+    @Test func deviceTimeStampsByHandWithTheZeroPageFlag() throws {
+        let tiny = try Harness().automaton(".alert ONE, 1\n    intb $ONE\n    intq r0")
+        let memory = BufferMemory([(0x2000, [UInt8](repeating: 0, count: 3 * 4096))])
+        var findings: [Finding] = []
+        let statistics = Scanner(automata: [tiny, tiny], options: ScanOptions(timing: .slides, jobs: 2, chunkPages: 1)).run(memory) {
+            if case .finding(let f) = $0 { findings.append(f) }
+        }
+        #expect(findings.map(\.deviceCycle) == [1703, 1703, 3406, 3406, 5109, 5109])
+        #expect(findings.allSatisfy { $0.name == "ONE" && $0.cycle == 0 && $0.pc == 0 })
+        #expect(statistics.deviceCycles == 3 * 1703 && statistics.mpuCycles == 0 && statistics.instructions == 0)
     }
 
     @Test func rawDumpMapsTheFile() throws {
@@ -189,13 +205,13 @@ func page(_ fill: (Int) -> UInt64) -> [UInt8] {
         for automaton in [fixture.identity, fixture.probe, addressReader] {
             for engine in [Engine.interpreter, .compiled] {
                 for reuse in [false, true] {
-                    let runner = try PageRunner(automaton, timing: .slides, engine: engine, reuseZeroPageRuns: reuse)
+                    let runner = try PageRunner(automaton, timing: .slidesPlain, engine: engine, reuseZeroPageRuns: reuse)
                     let other = PageRunner(sharing: runner)
                     #expect(runner.isCompiled == (engine == .compiled))
                     for (address, bytes) in pages {
                         bytes.withUnsafeBytes { raw in
                             var expectedAlerts: [Alert] = [], alerts: [Alert] = [], otherAlerts: [Alert] = []
-                            let expected = MPU(timing: .slides).run(automaton, page: raw.baseAddress!, pageAddress: address, alerts: &expectedAlerts)
+                            let expected = MPU(timing: .slidesPlain).run(automaton, page: raw.baseAddress!, pageAddress: address, alerts: &expectedAlerts)
                             let zero = isZeroPage(raw.baseAddress!)
                             #expect(zero == (address == 0x3000))
                             #expect(runner.run(page: raw.baseAddress!, pageAddress: address, pageIsZero: zero, alerts: &alerts) == expected)
@@ -204,6 +220,20 @@ func page(_ fill: (Int) -> UInt64) -> [UInt8] {
                         }
                     }
                 }
+            }
+        }
+        // With the zero-page flag (.slides) a zero page costs nothing for an automaton that never
+        // reads the page's address, reuse or not, its alerts at cycle 0; one that reads it
+        // (addressReader) runs as always.
+        let zeros = [UInt8](repeating: 0, count: 4096)
+        for (automaton, readsAddress) in [(fixture.identity, false), (fixture.probe, false), (addressReader, true)] {
+            let runner = try PageRunner(automaton, timing: .slides, engine: .compiled, reuseZeroPageRuns: false)
+            zeros.withUnsafeBytes { raw in
+                var alerts: [Alert] = [], ran: [Alert] = []
+                let full = MPU(timing: .slides).run(automaton, page: raw.baseAddress!, pageAddress: 0x3000, alerts: &ran)
+                let result = runner.run(page: raw.baseAddress!, pageAddress: 0x3000, pageIsZero: true, alerts: &alerts)
+                #expect(result == (readsAddress ? full : RunResult()))
+                #expect(alerts == (readsAddress ? ran : ran.map { Alert(value: $0.value, pc: $0.pc, cycle: 0) }))
             }
         }
     }
