@@ -134,6 +134,11 @@ public final class LM32CPU {
     var code = CodeView.none
     var dataOwner: Memory?
     var data = DataView.none
+    /// The memory data accesses hit before the last one: firmware alternates between its RAM
+    /// and a device's buffer memory (a frame built byte by byte from RAM tables), and each
+    /// switch would otherwise cost a bus lookup.
+    var otherDataOwner: Memory?
+    var otherData = DataView.none
     /// Whether an interrupt is due, a breakpoint is set or single-stepping is on: the only
     /// cases where `step` must look before fetching.
     var attention = false
@@ -367,6 +372,7 @@ public final class LM32CPU {
                 code = CodeView(ops: cache.ops, valid: cache.valid, base: mapping.base, limit: UInt32(min(cache.words * 4, Int(mapping.size))),
                                 wait: UInt64(memory.waitStates), cache: Unmanaged.passUnretained(cache))
                 data = .none    // holdsCode may have changed
+                otherData = .none
             }
             // Not through `fetch` again: a word the view does not cover (a memory whose size is
             // not a multiple of 4) must end here, not come back.
@@ -403,7 +409,14 @@ public final class LM32CPU {
     /// Returns false (and leaves the view) when no memory holds it.
     @discardableResult
     func viewData(at address: UInt32) -> Bool {
+        if address >= otherData.base && UInt64(address) < otherData.end {
+            swap(&data, &otherData)
+            swap(&dataOwner, &otherDataOwner)
+            return true
+        }
         guard let (memory, base, end) = bus.memory(at: address) else { return false }
+        otherData = data
+        otherDataOwner = dataOwner
         dataOwner = memory
         data = DataView(storage: memory.storage, base: base, end: end, wait: memory.waitStates,
                         writable: memory.writable, holdsCode: codeCache?.memory === memory)

@@ -88,6 +88,34 @@ func ri(_ op: UInt8, _ x: UInt8, _ y: UInt8, _ imm: UInt16) -> UInt32 { LM32Inst
         #expect(cpu.registers[8] == 0x0000_8384)
     }
 
+    /// The CPU keeps views of the last two memories data accesses hit (the firmware alternates
+    /// between its RAM and a buffer memory): loads and stores land in the right one whatever
+    /// the order, and a store into the code's memory after a switch still drops the decoded
+    /// instruction it overwrites.
+    @Test func alternatingBetweenTwoMemoriesKeepsEachInPlace() throws {
+        let cpu = try machine([
+            ri(0x0d, 9, 0, 1),          // 0x00 addi r9,r0,1 (rewritten below, then run again)
+            ri(0x16, 2, 1, 0),          // 0x04 sw (r1+0),r2     the buffer memory
+            ri(0x16, 4, 3, 0),          // 0x08 sw (r3+0),r4     RAM
+            ri(0x0a, 5, 1, 0),          // 0x0c lw r5,(r1+0)
+            ri(0x0a, 6, 3, 0),          // 0x10 lw r6,(r3+0)
+            ri(0x0a, 10, 1, 0),         // 0x14 lw r10,(r1+0)    the buffer again: RAM becomes the other view
+            ri(0x16, 8, 0, 0),          // 0x18 sw (r0+0),r8     into the code, through the other view
+            0xe3ff_fff9,                // 0x1c bi 0x00 (imm26 -7 words)
+        ])
+        let buffer = Memory(size: 0x1000)
+        try cpu.bus.attach(buffer, at: 0x2000_0000, size: 0x1000, name: "buffer")
+        cpu.registers[1] = 0x2000_0000
+        cpu.registers[2] = 0x1111_1111
+        cpu.registers[3] = 0x800
+        cpu.registers[4] = 0x2222_2222
+        cpu.registers[8] = ri(0x0d, 9, 0, 42)                           // addi r9,r0,42
+        #expect(cpu.run(budget: 9) == .budget)                           // through the rewritten 0x00
+        #expect(cpu.registers[5] == 0x1111_1111 && cpu.registers[6] == 0x2222_2222 && cpu.registers[10] == 0x1111_1111)
+        #expect(buffer.read(0, size: 4) == 0x1111_1111 && cpu.bus.read(0x800, size: 4)?.0 == 0x2222_2222)
+        #expect(cpu.registers[9] == 42)
+    }
+
     @Test func branchOffsetsFromTheBranchAtTheirLimits() throws {
         let program = (0..<0x8000).map { _ in UInt32(0x3400_0000) }     // nops
         // be r1,r1 (taken) with imm16 0x7fff and 0x8000; bi with imm26 at both ends; at 0x10000.
