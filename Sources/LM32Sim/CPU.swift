@@ -134,11 +134,14 @@ public final class LM32CPU {
     var code = CodeView.none
     var dataOwner: Memory?
     var data = DataView.none
-    /// The memory data accesses hit before the last one: firmware alternates between its RAM
-    /// and a device's buffer memory (a frame built byte by byte from RAM tables), and each
-    /// switch would otherwise cost a bus lookup.
+    /// The memories data accesses hit before the last one, most recent first: firmware
+    /// alternates between its RAM, its ROM's constants and a device's buffer memory (a frame
+    /// built byte by byte from a template and RAM tables), and each switch would otherwise
+    /// cost a bus lookup.
     var otherDataOwner: Memory?
     var otherData = DataView.none
+    var thirdDataOwner: Memory?
+    var thirdData = DataView.none
     /// Whether an interrupt is due, a breakpoint is set or single-stepping is on: the only
     /// cases where `step` must look before fetching.
     var attention = false
@@ -373,6 +376,7 @@ public final class LM32CPU {
                                 wait: UInt64(memory.waitStates), cache: Unmanaged.passUnretained(cache))
                 data = .none    // holdsCode may have changed
                 otherData = .none
+                thirdData = .none
             }
             // Not through `fetch` again: a word the view does not cover (a memory whose size is
             // not a multiple of 4) must end here, not come back.
@@ -414,7 +418,16 @@ public final class LM32CPU {
             swap(&dataOwner, &otherDataOwner)
             return true
         }
+        if address >= thirdData.base && UInt64(address) < thirdData.end {
+            swap(&data, &thirdData)              // third -> current, current -> third
+            swap(&dataOwner, &thirdDataOwner)
+            swap(&otherData, &thirdData)         // ... then -> second, second -> third
+            swap(&otherDataOwner, &thirdDataOwner)
+            return true
+        }
         guard let (memory, base, end) = bus.memory(at: address) else { return false }
+        thirdData = otherData
+        thirdDataOwner = otherDataOwner
         otherData = data
         otherDataOwner = dataOwner
         dataOwner = memory
