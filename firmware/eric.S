@@ -637,16 +637,7 @@ send_record:
     bne r3, r0, 1b
 2:  mvhi r6, hi(TX_BUFFER)
     ori r6, r6, lo(TX_BUFFER)             # r6: the TX buffer
-    mvhi r7, hi(frame_template)
-    ori r7, r7, lo(frame_template)
-    mvi r8, 0
-1:  lbu r2, (r7+0)                        # copy the constant part
-    add r3, r6, r8
-    sb (r3+0), r2
-    addi r7, r7, 1
-    addi r8, r8, 1
-    cmpgei r2, r8, RECORD + 8
-    be r2, r0, 1b
+    calli copy_template                   # the constant part
     mvhi r7, hi(VARS)
     lw r2, (r7+SEQUENCE)                  # IPv4 identification: the sequence's low half
     addi r1, r6, IP_HEADER + 4
@@ -658,8 +649,7 @@ send_record:
     calli put_be
     lw r2, (r7+SEQUENCE)
     addi r1, r6, RECORD + 8
-    mvi r3, 4
-    calli put_be
+    calli put32
     addi r2, r2, 1
     sw (r7+SEQUENCE), r2
     lw r2, (r7+REC_AUTOMATON)
@@ -673,8 +663,7 @@ send_record:
     addi r1, r6, RECORD + 16              # value, page, MPU cycles: 64-bit, high word first
     addi r8, r7, REC_VALUE_HI
 2:  lw r2, (r8+0)
-    mvi r3, 4
-    calli put_be
+    calli put32
     addi r1, r1, 4
     addi r8, r8, 4
     addi r2, r7, REC_CYCLES_LO + 4
@@ -683,20 +672,16 @@ send_record:
     ori r2, r2, lo(CHECKER)
     lw r8, (r2+TIME_LO)                   # the time stamp: reading LO latches HI
     lw r2, (r2+TIME_HI)
-    mvi r3, 4
-    calli put_be
+    calli put32
     addi r1, r1, 4
     mv r2, r8
-    mvi r3, 4
-    calli put_be
+    calli put32
     addi r1, r1, 4
     lw r2, (r7+REC_RUNS)
-    mvi r3, 4
-    calli put_be
+    calli put32
     addi r1, r1, 4
     lw r2, (r7+REC_FAULTS)
-    mvi r3, 4
-    calli put_be
+    calli put32
     lw r2, (r7+TRAILER_BYTES)
     be r2, r0, 4f
     mvi r2, RECORD_BYTES
@@ -746,15 +731,13 @@ tag_record:
     addi r1, r6, RECORD
     lw r8, (sp+12)
     add r8, r8, r1
-1:  mvi r3, 4                             # the record, a big-endian word at a time
-    calli get_be
+1:  calli get32                             # the record, a big-endian word at a time
     sw (r9+RECORD_DATA), r2
     addi r1, r1, 4
     bne r1, r8, 1b
     addi r8, r8, TRAILER
 2:  lw r2, (r9+RECORD_TAG)                # the boot nonce, then the tag
-    mvi r3, 4
-    calli put_be
+    calli put32
     addi r1, r1, 4
     bne r1, r8, 2b
     lw r9, (sp+8)
@@ -763,7 +746,7 @@ tag_record:
     ret
 
 # Sends the frame of r2 bytes (preamble and FCS included) in the TX buffer r6, after its IPv4
-# header checksum and its FCS (over the frame, little-endian after it). Uses r1-r5.
+# header checksum and its FCS (over the frame, little-endian after it). Uses r1-r5, r7, r8.
 send_frame:
     addi sp, sp, -8
     sw (sp+4), ra
@@ -873,8 +856,7 @@ control_frame:
     mvu r3, CONTROL_PORT
     bne r2, r3, 9f
     addi r1, r9, 42                       # "ERIC", version 1
-    mvi r3, 4
-    calli get_be
+    calli get32
     mvhi r3, hi(TABLE_MAGIC)
     ori r3, r3, lo(TABLE_MAGIC)
     bne r2, r3, 9f
@@ -890,12 +872,10 @@ control_frame:
     lbu r2, (r9+47)
     sw (r23+MSG_TYPE), r2
     addi r1, r9, 50
-    mvi r3, 4
-    calli get_be
+    calli get32
     sw (r23+MSG_SEQUENCE), r2
     addi r1, r9, 54
-    mvi r3, 4
-    calli get_be
+    calli get32
     sw (r23+MSG_ARGUMENT), r2
     lw r7, (r23+MSG_TYPE)
     mvi r3, MSG_LOAD
@@ -929,8 +909,7 @@ mode_message:                             # MODE: ARGUMENT 0 page, 1 word; answe
     srui r8, r8, 2
 6:  be r8, r0, 7f
     mv r1, r6
-    mvi r3, 4
-    calli get_be
+    calli get32
     sw (r11+BUNDLE_DATA), r2
     addi r6, r6, 4
     addi r8, r8, -1
@@ -969,12 +948,10 @@ evidence_message:                         # READ or DIGEST (MSG_TYPE); r6: the a
     cmpgeui r3, r8, 8
     be r3, r0, 5b
     addi r1, r9, 58
-    mvi r3, 4
-    calli get_be
+    calli get32
     mv r7, r2                             # r7: the address's high word
     addi r1, r9, 62
-    mvi r3, 4
-    calli get_be
+    calli get32
     mv r8, r2                             # r8: its low word
     and r4, r8, r6
     mvi r2, 2                             # 2: not a block's (a page's) start; nothing read
@@ -996,12 +973,10 @@ evidence_answer:
     calli begin_reply                     # r6: the TX buffer
     mv r2, r7
     addi r1, r6, RECORD + 20
-    mvi r3, 4
-    calli put_be
+    calli put32
     mv r2, r8
     addi r1, r6, RECORD + 24
-    mvi r3, 4
-    calli put_be
+    calli put32
     lw r2, (r23+REPLY_PAYLOAD)
     addi r2, r2, -28
     be r2, r0, evidence_sent
@@ -1029,8 +1004,7 @@ evidence_word:
     sw (r11+STATUS), r2
     mvi r2, 1
     addi r1, r6, RECORD + 12
-    mvi r3, 4
-    calli put_be
+    calli put32
 evidence_sent:
     calli finish_reply
     bi 9f
@@ -1045,13 +1019,11 @@ map_word:                                 # start high, low, end high, low
     addi r8, r7, 4
     add r8, r8, r11
     lw r2, (r8+0)
-    mvi r3, 4
-    calli put_be
+    calli put32
     addi r1, r1, 4
     add r8, r7, r11
     lw r2, (r8+0)
-    mvi r3, 4
-    calli put_be
+    calli put32
     addi r1, r1, 4
     addi r7, r7, 8
     cmpei r3, r7, RANGE_START_LO + 16
@@ -1097,11 +1069,7 @@ begin_reply:
     bne r3, r0, 1b
     mvhi r6, hi(TX_BUFFER)
     ori r6, r6, lo(TX_BUFFER)             # r6: the TX buffer
-    mv r1, r6                             # the alert frame's headers, then what differs
-    mvhi r2, hi(frame_template)
-    ori r2, r2, lo(frame_template)
-    mvi r3, RECORD + 4
-    calli copy_bytes
+    calli copy_template                   # the alert frame's headers, then what differs
     lw r2, (r23+MSG_FRAME)
     addi r1, r6, 8                        # to the sender's MAC
     addi r2, r2, 6
@@ -1130,26 +1098,21 @@ begin_reply:
     addi r2, r2, 8
     sli r2, r2, 16
     addi r1, r6, UDP_HEADER + 4
-    mvi r3, 4
-    calli put_be
+    calli put32
     lw r2, (r23+MSG_TYPE)                 # version 1, the type with bit 7, device id 0
     ori r2, r2, 0x180
     sli r2, r2, 16
     addi r1, r6, RECORD + 4
-    mvi r3, 4
-    calli put_be
+    calli put32
     lw r2, (r23+MSG_SEQUENCE)
     addi r1, r6, RECORD + 8
-    mvi r3, 4
-    calli put_be
+    calli put32
     lw r2, (sp+8)                         # the result
     addi r1, r6, RECORD + 12
-    mvi r3, 4
-    calli put_be
+    calli put32
     lw r2, (r11+SET_VERSION)              # the set in place
     addi r1, r6, RECORD + 16
-    mvi r3, 4
-    calli put_be
+    calli put32
     lw ra, (sp+4)
     addi sp, sp, 8
     ret
@@ -1187,6 +1150,31 @@ get_be:                                   # r2: the r3 bytes at r1, big-endian (
     bi 1b
 2:  ret
 
+put32:                                    # r2 at r1 (2-aligned), big-endian (r1, r2 kept; r3 used)
+    srui r3, r2, 16
+    sh (r1+0), r3
+    sh (r1+2), r2
+    ret
+
+get32:                                    # r2: the 4 bytes at r1 (2-aligned), big-endian (r1 kept; r3 used)
+    lhu r2, (r1+0)
+    sli r2, r2, 16
+    lhu r3, (r1+2)
+    or r2, r2, r3
+    ret
+
+copy_template:                            # the frame template's first 60 bytes to the TX buffer r6 (r2-r5 used)
+    mvhi r2, hi(frame_template)           # (a word at a time: both are word-aligned; what
+    ori r2, r2, lo(frame_template)        # follows the template's 58 bytes is overwritten)
+    mv r3, r6
+    addi r5, r6, 60
+1:  lw r4, (r2+0)
+    sw (r3+0), r4
+    addi r2, r2, 4
+    addi r3, r3, 4
+    bne r3, r5, 1b
+    ret
+
 copy_bytes:                               # r3 bytes from r2 to r1 (r1-r4 used)
 1:  be r3, r0, 2f
     lbu r4, (r2+0)
@@ -1208,14 +1196,11 @@ put_be:                                   # the low r3 bytes of r2 at r1, big-en
     bge r4, r0, 1b
     ret
 
-sum16:                                    # r1: the folded one's-complement sum of r2 bytes at r1, from r3
+sum16:                                    # r1: the folded one's-complement sum of r2 bytes at r1 (both even), from r3
     mv r4, r1
     add r5, r1, r2
 1:  be r4, r5, 2f
-    lbu r2, (r4+0)
-    sli r2, r2, 8
-    lbu r8, (r4+1)
-    or r2, r2, r8
+    lhu r2, (r4+0)
     add r3, r3, r2
     addi r4, r4, 2
     bi 1b
@@ -1227,13 +1212,50 @@ sum16:                                    # r1: the folded one's-complement sum 
 3:  mv r1, r3
     ret
 
-crc32:                                    # r1: CRC-32 (IEEE 802.3) of r2 bytes at r1, a byte at
-    mv r4, r1                             # a time through the table (r2-r5 used)
-    add r5, r1, r2
+crc32:                                    # r1: CRC-32 (IEEE 802.3) of r2 bytes at r1 (word-aligned),
+    mv r4, r1                             # a byte at a time through the table, four bytes to a
+    add r5, r1, r2                        # word load (r2-r5, r7, r8 used)
+    srui r7, r2, 2                        # r7: whole words
     mvi r1, -1
     mvhi r3, hi(VARS)
     ori r3, r3, CRC_TABLE
-1:  be r4, r5, 2f
+1:  be r7, r0, 3f
+    lw r8, (r4+0)
+    srui r2, r8, 24                       # the word's first byte
+    xor r2, r2, r1
+    andi r2, r2, 0xff
+    sli r2, r2, 2
+    add r2, r2, r3
+    lw r2, (r2+0)
+    srui r1, r1, 8
+    xor r1, r1, r2
+    srui r2, r8, 16                       # its second
+    xor r2, r2, r1
+    andi r2, r2, 0xff
+    sli r2, r2, 2
+    add r2, r2, r3
+    lw r2, (r2+0)
+    srui r1, r1, 8
+    xor r1, r1, r2
+    srui r2, r8, 8                        # its third
+    xor r2, r2, r1
+    andi r2, r2, 0xff
+    sli r2, r2, 2
+    add r2, r2, r3
+    lw r2, (r2+0)
+    srui r1, r1, 8
+    xor r1, r1, r2
+    xor r2, r8, r1                        # its fourth
+    andi r2, r2, 0xff
+    sli r2, r2, 2
+    add r2, r2, r3
+    lw r2, (r2+0)
+    srui r1, r1, 8
+    xor r1, r1, r2
+    addi r4, r4, 4
+    addi r7, r7, -1
+    bi 1b
+3:  be r4, r5, 2f                         # the last bytes, one at a time
     lbu r2, (r4+0)
     xor r2, r2, r1
     andi r2, r2, 0xff
@@ -1243,7 +1265,7 @@ crc32:                                    # r1: CRC-32 (IEEE 802.3) of r2 bytes 
     srui r1, r1, 8
     xor r1, r1, r2
     addi r4, r4, 1
-    bi 1b
+    bi 3b
 2:  not r1, r1
     ret
 
@@ -1325,6 +1347,7 @@ fatal:                                    # an exception the firmware does not e
     bi shutdown
 
     .data
+    .align 4
 frame_template:                           # preamble, Ethernet, IPv4 and UDP headers, record start
     .byte 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0xd5
     .byte 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x10, 0xe2, 0xd5, 0x00, 0x00, 0x00, 0x08, 0x00
