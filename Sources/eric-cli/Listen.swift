@@ -81,6 +81,8 @@ struct Listen: ParsableCommand {
         defer {
             if let sink, sink.failures > 0 { Console.error("eric: warning: \(sink.failures) records could not be sent to \(syslog ?? "")") }
         }
+        // The board's address is checked now, not after a sweep has been waited for.
+        if let board { do { _ = try UDPSocket.parse(board) } catch { Console.fail("eric: error: --board \(board): \(error)", code: 2) } }
         let then = baseline.map(readState)
         for path in [update ? baseline : nil, writeState].compactMap({ $0 }) {
             do { try checkWritable(path) } catch { Console.fail("eric: error: \(error)", code: 2) }

@@ -121,4 +121,21 @@ import TestSupport
         let maps = try fields("eric_control.type == 0x97", ["eric_control.result", "eric_control.address", "eric_control.range_end"])
         #expect(maps == [["1", "0x0000000000000000", "0x" + String(repeating: "0", count: 16 - String(size, radix: 16).count) + String(size, radix: 16)]], "\(maps)")
     }
+
+    /// What cannot give a verdict is refused before anything is waited for.
+    @Test func badRemoteCheckArgumentsAreRefusedAtOnce() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let state = directory.appendingPathComponent("host.state").path
+        #expect(try Run("eric", ["baseline", "Fixtures/dumps/example.raw", "-o", state]).status == 0)
+        let badBoard = try Run("eric", ["listen", "udp://127.0.0.1:0", "--board", "nonsense", "--baseline", state])
+        #expect(badBoard.status == 2 && badBoard.stderr == "eric: error: --board nonsense: expected udp://HOST:PORT, found 'nonsense'\n", "\(badBoard.stderr)")
+        let capture = try Run("eric", ["listen", "alerts.pcap", "--board", "udp://127.0.0.1:17747", "--baseline", state])
+        #expect(capture.status == 2)
+        #expect(capture.stderr.contains("a capture holds no evidence to ask for"), "\(capture.stderr)")
+        let noBoard = try Run("eric", ["listen", "udp://127.0.0.1:0", "--baseline", state])
+        #expect(noBoard.stderr.contains("--baseline and --write-state need --board"), "\(noBoard.stderr)")
+        let missing = try Run("eric", ["listen", "udp://127.0.0.1:0", "--board", "udp://127.0.0.1:17747", "--baseline", state + ".nope"])
+        #expect(missing.status == 2 && missing.stderr.hasPrefix(state + ".nope: error: cannot read the state"), "\(missing.stderr)")
+    }
 }
