@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-20}; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(mpuas mpu-image lm32as lm32-elf dump pcap alert-record gdb-remote soc host-state sealed)
+[ ${#targets[@]} -gt 0 ] || targets=(mpuas mpu-image lm32as lm32-elf dump pcap alert-record gdb-remote soc host-state sealed control)
 # The coverage flags explicitly: SwiftPM hands -sanitize=fuzzer to the frontend, which then
 # instruments nothing for coverage (seen with Swift 6.3.1), and libFuzzer would fuzz blind.
 # FUZZ_BUILD: another build folder, so that a second campaign never rebuilds the binary a
@@ -26,9 +26,14 @@ status=0
 for target in "${targets[@]}"; do
     mkdir -p "$scratch/$target"
     limits=(-rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=10 -artifact_prefix="crashes/$target-" -print_final_stats=1)
-    # Six whole pages for dumps (room for pointers between them, and a kdump's four header blocks); libFuzzer's 4 KiB for the
-    # rest (larger inputs only slow every run down).
-    [ "$target" = dump ] && limits+=(-max_len=24576) || limits+=(-max_len=4096)
+    # Six whole pages for dumps (room for pointers between them, and a kdump's four header blocks), 8 KiB for control sessions
+    # (a sealed bundle of about 4 KiB goes in LOAD frames); libFuzzer's 4 KiB for the rest (larger inputs only slow every run down).
+    # a control session loads a sealed bundle of about 4 KiB in LOAD frames.
+    case $target in
+        dump) limits+=(-max_len=24576) ;;
+        control) limits+=(-max_len=8192) ;;
+        *) limits+=(-max_len=4096) ;;
+    esac
     if [ -n "${RUNS:-}" ]; then limits+=(-runs="$RUNS"); else limits+=(-max_total_time="$seconds"); fi
     log="$scratch/$target.log"
     # Seeds: the committed ones, and the project's own sources of that kind where they are.

@@ -156,7 +156,7 @@
     .equ REC_VALUE_HI_SAVED, 0x70         # the alert value's high word (pointers above 4 GiB, flags)
     .equ AUTOMATA, 0x100                  # per automaton (16 bytes): base, entry, alert values, their count
     .equ CRC_TABLE, 0x800                 # 256 words: the FCS's CRC-32, a byte at a time
-    .equ STACK_TOP, 0x40100000
+    .equ STACK_TOP, 0x400ffffc            # the first MiB of RAM: a frame writes from sp + 4 up to the caller's sp
 
     .text
     .global _start

@@ -23,12 +23,13 @@ import TestSupport
         var frames: [[UInt8]] = []
         var sequence: UInt32 = 0
 
-        init(host: any PhysicalMemory, key: DeviceKey?, bootNonce: UInt64? = nil) throws {
+        init(host: any PhysicalMemory, key: DeviceKey?, bootNonce: UInt64? = nil, ramSize: UInt32? = nil) throws {
             let firmware = LM32Assembler.assemble(path: packageRoot.appendingPathComponent("firmware/eric.S").path)
             var configuration = SoC.Configuration()
             configuration.key = key
             configuration.controlChannel = true
             configuration.bootNonce = bootNonce
+            if let ramSize { configuration.ramSize = ramSize }
             var console: (UInt8) -> Void = { _ in }
             var frames: ([UInt8]) -> Void = { _ in }
             soc = try SoC(firmware: try ELF32File(parsing: try #require(firmware.program).elf()), host: host, configuration: configuration,
@@ -226,5 +227,16 @@ import TestSupport
         let plain = try Board(host: host, key: nil)
         let read = try plain.evidence(.read, data: address(0x400))
         #expect(read.authentication == nil && read.evidence == address(0x400) + bytes[0x400..<0x800])
+    }
+
+    /// The firmware's stack fits the first MiB of RAM, its top word included: with 1 MiB, a
+    /// message's handler once wrote one word past the end (the control fuzz target found it:
+    /// a data bus error, "fatal exception", on the first message after a START).
+    @Test func theFirmwareRunsInOneMebibyteOfRAM() throws {
+        let host = BufferMemory([(physicalStart: 0, bytes: [UInt8](repeating: 1, count: 16384))])
+        let board = try Board(host: host, key: Self.key, ramSize: 1 << 20)
+        _ = try board.exchange(.start)
+        #expect(try board.send(.status).0.result == 0)
+        #expect(!String(decoding: board.console, as: UTF8.self).contains("fatal"))
     }
 }

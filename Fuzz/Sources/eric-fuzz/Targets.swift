@@ -35,6 +35,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "soc": fuzzSoCFirmware(bytes)
     case "host-state": fuzzHostState(bytes)
     case "sealed": fuzzSealed(bytes)
+    case "control": fuzzControl(bytes)
     default:
         let message = "eric-fuzz: set ERIC_FUZZ_TARGET to one of: \(targets.joined(separator: ", "))\n"
         _ = message.withCString { write(2, $0, strlen($0)) }
@@ -43,7 +44,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote", "soc", "host-state", "sealed"]
+let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote", "soc", "host-state", "sealed", "control"]
 let target = getenv("ERIC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
 
 /// MPU assembly: assemble; what assembles must disassemble and reassemble to the same image.
@@ -265,3 +266,48 @@ func fuzzSealed(_ bytes: UnsafeBufferPointer<UInt8>) {
         _ = checker.write(0x00, size: 4, value: 4)
     }
 }
+
+/// The built-in firmware (firmware/eric.S), assembled once.
+let builtInFirmware: ELF32File = {
+    let built = LM32Assembler.assemble(source: ShippedFirmware.source, name: "eric.S")
+    guard let program = built.program, let file = try? ELF32File(parsing: program.elf()) else { fatalError("the built-in firmware does not assemble") }
+    return file
+}()
+
+/// Control frames as anyone on the board's wire can send them (docs/protocol.md, "Control":
+/// LOAD, COMMIT, START, STATUS, MODE, READ, MAP, DIGEST, SHUTDOWN, and anything else), to
+/// the built-in firmware on the control channel with a key: the input is a sequence of
+/// Ethernet frames, each a 2-byte big-endian length and its bytes. After each one the firmware
+/// must be back waiting, or powered off by a SHUTDOWN; never stopped by an exception (the
+/// firmware's `fatal` prints "fatal exception" and powers off) or past its budget.
+func fuzzControl(_ bytes: UnsafeBufferPointer<UInt8>) {
+    socHost.withUnsafeBytes { host in
+        let memory = BufferMemory(ranges: [MemoryRange(physicalStart: 0x8000, length: UInt64(host.count), bytes: host.baseAddress!)])
+        var configuration = SoC.Configuration()
+        configuration.engine = .interpreter
+        configuration.controlChannel = true
+        configuration.key = fuzzKey
+        configuration.bootNonce = 1
+        configuration.ramSize = 1 << 20          // the firmware's stack tops its first MiB
+        final class Console: @unchecked Sendable { var text: [UInt8] = [] }
+        let console = Console()
+        guard let soc = try? SoC(firmware: builtInFirmware, host: memory, configuration: configuration,
+                                 console: { console.text.append($0) }) else { fatalError("no SoC") }
+        guard soc.run(budget: 10_000_000) == .asleep else { fatalError("the firmware did not boot") }
+        var at = 0
+        while at + 2 <= bytes.count {
+            let length = Int(bytes[at]) << 8 | Int(bytes[at + 1])
+            at += 2
+            let frame = Array(bytes[at..<min(bytes.count, at + length)])
+            at += frame.count
+            guard soc.ethernet.receive(frame) else { continue }   // no free slot: the MAC drops it
+            let stop = soc.run(budget: 20_000_000)
+            if String(decoding: console.text, as: UTF8.self).contains("fatal exception") {
+                fatalError("the firmware took an exception: \(String(decoding: console.text, as: UTF8.self))")
+            }
+            if stop == .shutdown { return }
+            guard stop == .asleep else { fatalError("the firmware did not come back to wait: \(stop)") }
+        }
+    }
+}
+
