@@ -28,7 +28,7 @@ struct Listen: ParsableCommand {
             missing (--key), 2 on an error.
 
             With --board (the board's control address), the sweep is judged as `eric check` \
-            judges a dump (docs/integrity.md, "From the wire"): after its summary the board is \
+            judges a dump (with --keep-going, every sweep, the exit status the last one's) (docs/integrity.md, "From the wire"): after its summary the board is \
             asked for the evidence (its memory map, the VMCS pages, the hypervisor's code; each \
             answer authenticated under --key and the sweep's boot nonce), and --baseline prints \
             the verdicts (--update: the new state written over it), --write-state writes the \
@@ -69,7 +69,6 @@ struct Listen: ParsableCommand {
         if judging && board == nil { throw ValidationError("--baseline and --write-state need --board: a state needs the board's evidence") }
         if board != nil && !judging { throw ValidationError("--board is for --baseline or --write-state") }
         if judging && !source.hasPrefix("udp://") { throw ValidationError("--baseline and --write-state take a live sweep: listen on udp://HOST:PORT (a capture holds no evidence to ask for)") }
-        if judging && keepGoing { throw ValidationError("--baseline and --write-state take one sweep: --keep-going does not go with them") }
         if update && baseline == nil { throw ValidationError("--update needs --baseline") }
     }
 
@@ -97,19 +96,40 @@ struct Listen: ParsableCommand {
                 socket = try UDPSocket(listeningOn: host, port: port)
                 Console.error("eric: listening on udp://\(host):\(socket.port)")
             } catch { Console.fail("eric: error: \(error)", code: 2) }
+            // With --board, each sweep is judged at its summary (docs/integrity.md, "From the
+            // wire"); with --keep-going, sweep after sweep, against the baseline (--update: the
+            // last state), a sweep that cannot be judged said and passed.
+            var baselineState = then
+            var status: Int32 = 0
+            var problemsBefore = 0
             while let datagram = socket.receive() {
+                let summary: Bool
                 do {
                     let record = try AlertRecord(payload: datagram)
-                    let (text, summary) = receiver.take(record)
-                    Console.write(text + (summary ? receiver.missing() : ""))
-                    if summary && !keepGoing { break }
+                    let taken = receiver.take(record)
+                    summary = taken.summary
+                    Console.write(taken.text + (summary ? receiver.missing() : ""))
                 } catch {
                     Console.error("eric: warning: a datagram of \(datagram.count) bytes is not an ERIC record: \(error)")
+                    continue
                 }
+                if summary, let board {
+                    do {
+                        let (suspicious, now) = try judge(receiver, baseline: baselineState, board: board, problemsBefore: problemsBefore)
+                        status = suspicious ? 1 : 0
+                        if update { baselineState = now }
+                    } catch {
+                        guard keepGoing else { Console.fail("eric: error: \(error)", code: 2) }
+                        Console.error("eric: error: \(error)")
+                        status = 2
+                    }
+                    problemsBefore = receiver.forged + receiver.replayed + receiver.missingRecords
+                    receiver.genuine.removeAll()
+                }
+                if summary && !keepGoing { break }
             }
-            let suspicious = board.map { judge(receiver, baseline: then, board: $0) } ?? false
             receiver.finish()
-            if suspicious { throw ExitCode(1) }
+            if status != 0 { throw ExitCode(status) }
         } else {
             let capture: Capture
             do { capture = try readCapture(path: source) } catch { Console.fail("eric: error: \(error)", code: 2) }

@@ -6,13 +6,19 @@ import Sealing
 import MPUSim
 import Verifier
 
+/// Why a sweep gives no verdict (the records or the evidence do not hold).
+struct RemoteCheckError: Error, CustomStringConvertible {
+    let description: String
+}
+
 extension Listen {
     /// `eric listen --baseline`: the sweep just received, and the evidence the board reads for
     /// it, judged against the baseline as `eric check` judges a dump (docs/integrity.md, "From
-    /// the wire"); whether a verdict is suspicious. With `--write-state`, the state is written
-    /// too (after the check, if there is one).
-    func judge(_ receiver: Receiver, baseline then: HostState?, board: String) -> Bool {
-        let (now, pages) = remoteState(receiver, board: board, previous: then)
+    /// the wire"): whether a verdict is suspicious, and the host's state. With `--write-state`,
+    /// the state is written too (after the check, if there is one). `problemsBefore`: the
+    /// records found forged, replayed or missing before this sweep (with --keep-going).
+    func judge(_ receiver: Receiver, baseline then: HostState?, board: String, problemsBefore: Int) throws(RemoteCheckError) -> (Bool, HostState) {
+        let (now, pages) = try remoteState(receiver, board: board, previous: then, problemsBefore: problemsBefore)
         Console.error("eric: \(pages.reads) blocks of evidence read from \(board), \(pages.confirmed) pages of the baseline's code confirmed by the checker's digest")
         var suspicious = false
         if let then, let baseline {
@@ -25,22 +31,23 @@ extension Listen {
             saveState(now, to: writeState)
             Console.error("eric: \(describe(now)); state written to \(writeState)")
         }
-        return suspicious
+        return (suspicious, now)
     }
 
-    /// The host's state from the sweep's records and the board's evidence (READ, MAP). Nothing
-    /// is made from a sweep whose records do not all hold, or that did not check the whole host.
-    func remoteState(_ receiver: Receiver, board: String, previous: HostState?) -> (HostState, BoardPages) {
-        Console.write(receiver.missing())
-        guard receiver.forged + receiver.replayed + receiver.missingRecords == 0 else {
-            Console.fail("eric: error: the sweep's records do not all hold (\(receiver.forged) forged, \(receiver.replayed) replayed, \(receiver.missingRecords) missing): no verdict", code: 2)
+    /// The host's state from the sweep's records and the board's evidence (READ, MAP, DIGEST).
+    /// Nothing is made from a sweep whose records do not all hold, or that did not check the
+    /// whole host.
+    func remoteState(_ receiver: Receiver, board: String, previous: HostState?, problemsBefore: Int) throws(RemoteCheckError) -> (HostState, BoardPages) {
+        let problems = receiver.forged + receiver.replayed + receiver.missingRecords
+        guard problems == problemsBefore else {
+            throw RemoteCheckError(description: "the sweep's records do not all hold (\(problems - problemsBefore) forged, replayed or missing; see above): no verdict")
         }
         guard let summary = receiver.genuine.last, summary.kind == .summary else {
-            Console.fail("eric: error: the sweep ended without its summary record: no verdict", code: 2)
+            throw RemoteCheckError(description: "the sweep ended without its summary record: no verdict")
         }
         if key == nil { Console.error("eric: warning: no --key: the records and the board's evidence are not authenticated") }
         guard summary.faults == 0 else {
-            Console.fail("eric: error: \(summary.faults) runs of the sweep faulted: no verdict from part of a host", code: 2)
+            throw RemoteCheckError(description: "\(summary.faults) runs of the sweep faulted: no verdict from part of a host")
         }
         do {
             let link = try BoardLink(url: board)
@@ -48,14 +55,16 @@ extension Listen {
                                         bootNonce: summary.authentication?.bootNonce)
             let pages = try BoardPages(source: source, known: (previous?.code ?? []).map { ($0.physical, [UInt8]($0.bytes)) })
             guard UInt64(summary.page) == wholePages(pages.memoryMap) else {
-                Console.fail("eric: error: the sweep checked \(summary.page) pages of a host of \(wholePages(pages.memoryMap)) whole pages: no verdict from part of a host", code: 2)
+                throw RemoteCheckError(description: "the sweep checked \(summary.page) pages of a host of \(wholePages(pages.memoryMap)) whole pages: no verdict from part of a host")
             }
             let automata = shippedAutomata()
             let outcome = SweepRecords(records: receiver.genuine, automata: automata)
                 .correlated(with: CorrelatedScan(automata: automata, options: ScanOptions()), memoryMap: pages.memoryMap)
             return (try StateReader().state(of: pages, reports: outcome.reports, previous: previous), pages)
+        } catch let error as RemoteCheckError {
+            throw error
         } catch {
-            Console.fail("eric: error: \(error)", code: 2)
+            throw RemoteCheckError(description: "\(error)")
         }
     }
 

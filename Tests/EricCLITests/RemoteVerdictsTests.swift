@@ -138,4 +138,36 @@ import TestSupport
         let missing = try Run("eric", ["listen", "udp://127.0.0.1:0", "--board", "udp://127.0.0.1:17747", "--baseline", state + ".nope"])
         #expect(missing.status == 2 && missing.stderr.hasPrefix(state + ".nope: error: cannot read the state"), "\(missing.stderr)")
     }
+
+    /// `--keep-going`: a verifier that stays up judges every sweep the board makes, each
+    /// against the baseline: two sweeps of the same moment, two verdicts `unchanged`.
+    @Test func keepGoingJudgesEverySweep() throws {
+        guard let vm2 = IntegritySeriesTests.path("vm2") else { return }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let board = try Self.board(in: directory)
+        let state = directory.appendingPathComponent("vm2.state").path
+        #expect(try Run("eric", ["baseline", vm2, "-o", state]).status == 0)
+        let control = "udp://127.0.0.1:\(try Self.freePort())"
+        let printed = directory.appendingPathComponent("listen.out")
+        FileManager.default.createFile(atPath: printed.path, contents: nil)
+        let listener = try Server("eric", ["listen", "udp://127.0.0.1:0", "--key", board.key, "--board", control, "--baseline", state,
+                                           "--keep-going", "--json"], standardOutput: try FileHandle(forWritingTo: printed))
+        defer { if listener.process.isRunning { kill(listener.process.processIdentifier, SIGKILL) } }
+        let device = try Server("eric", ["run", "--control", control, "--key", board.key, "--serial", "file:/dev/null",
+                                         "--alerts", "udp://127.0.0.1:\(try #require(listener.port))", vm2])
+        defer { if device.process.isRunning { kill(device.process.processIdentifier, SIGKILL) } }
+        func judged() -> [String] {
+            Self.verdicts((try? String(contentsOf: printed, encoding: .utf8)) ?? "").filter { $0.contains(#""type":"summary""#) }
+        }
+        for sweep in 1...2 {
+            let pushed = try Run("eric", sweep == 1 ? ["push", board.bundle, control, "--start"] : ["push", control, "--start"])
+            #expect(pushed.status == 0, "\(pushed.stderr)")
+            let deadline = Date().addingTimeInterval(120)
+            while judged().count < sweep && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        }
+        _ = try Run("eric", ["push", control, "--shutdown"])
+        #expect(judged() == [String](repeating: #"{"suspicious":false,"type":"summary","verdict":"unchanged","verdicts":3}"#, count: 2), "\(judged())")
+        #expect(listener.process.isRunning)
+    }
 }
