@@ -79,6 +79,10 @@
     .equ HOST_DATA, 0xd8
     .equ DIGEST_PAGE, 0xdc                # write: SHA-256 of the page at HOST_ADDRESS
     .equ DIGEST_0, 0xe0                   # ... its eight words
+    .equ REQUEST_TAG, 0x100               # the request checker: a request's tag (four words)
+    .equ REQUEST_VALID, 0x110             # ... read: 1 if it holds for the words in RECORD_DATA
+    .equ TAG_BYTES, 16
+    .equ REFUSED, 3                       # an evidence request whose tag does not hold
     .equ START_LIST, 2
     .equ START_FOLLOWUPS, 4
 
@@ -945,8 +949,11 @@ read_message:                             # READ: the data's 8 bytes are a block
 digest_message:                           # DIGEST: the data's 8 bytes are a page's address
     mvi r6, PAGE_SIZE - 1
 evidence_message:                         # READ or DIGEST (MSG_TYPE); r6: the alignment asked
-    cmpgeui r3, r8, 8
+    cmpgeui r3, r8, 8 + TAG_BYTES         # the address, then the tag
     be r3, r0, 5b
+    mvi r2, 16 + 8                        # signed: the header and the address
+    calli request_holds
+    be r2, r0, refuse_request
     addi r1, r9, 58
     calli get32
     mv r7, r2                             # r7: the address's high word
@@ -1009,6 +1016,12 @@ evidence_sent:
     calli finish_reply
     bi 9f
 map_message:                              # MAP: range ARGUMENT's start and end; the count
+    cmpgeui r3, r8, TAG_BYTES             # the tag
+    be r3, r0, 5b
+    mvi r2, 16                            # signed: the header
+    calli request_holds
+    be r2, r0, refuse_request
+    lw r2, (r23+MSG_ARGUMENT)
     sw (r11+RANGE_SELECT), r2
     lw r2, (r11+RANGE_COUNT)
     mvi r3, 36
@@ -1030,6 +1043,8 @@ map_word:                                 # start high, low, end high, low
     be r3, r0, map_word
     calli finish_reply
     bi 9f
+refuse_request:                           # an evidence request not made with the key
+    mvi r2, REFUSED
 8:  calli send_reply
 9:  lw r1, (sp+8)                         # give the slot back
     mvhi r2, hi(ETHERNET)
@@ -1041,6 +1056,31 @@ map_word:                                 # start high, low, end high, low
     mv r2, r10
     lw ra, (sp+4)
     addi sp, sp, 8
+    ret
+
+# Whether the evidence request in the frame r9 holds (docs/protocol.md, "Evidence for a
+# verifier"): its first r2 bytes (a multiple of 4) and the 16-byte tag after them go to the
+# checker, which checks the tag under the request key and this boot's nonce (the key never
+# leaves it). r2: 1 or 0. Uses r1-r5.
+request_holds:
+    addi sp, sp, -4
+    sw (sp+4), ra
+    addi r1, r9, 42                       # the UDP payload
+    add r5, r1, r2
+1:  calli get32
+    sw (r11+RECORD_DATA), r2
+    addi r1, r1, 4
+    bne r1, r5, 1b
+    addi r4, r11, REQUEST_TAG
+    addi r5, r4, TAG_BYTES
+2:  calli get32
+    sw (r4+0), r2
+    addi r1, r1, 4
+    addi r4, r4, 4
+    bne r4, r5, 2b
+    lw r2, (r11+REQUEST_VALID)
+    lw ra, (sp+4)
+    addi sp, sp, 4
     ret
 
 # Sends the answer to the control message MSG_* with result r2 (20 bytes, nothing after).

@@ -36,6 +36,9 @@ public enum ControlMessage {
 
     /// The bytes of host memory a READ answers with.
     public static let blockSize = 1024
+    /// The result of an evidence request (READ, MAP, DIGEST) whose tag does not hold under the
+    /// board's request key and boot nonce: answered with the bare 20 bytes, nothing read.
+    public static let refused: UInt32 = 3
 
     public static let port: UInt16 = 17747
     public static let headerSize = 16
@@ -84,7 +87,8 @@ public struct EvidenceReply: Equatable, Sendable {
         case .digest: expected = [8, 8 + 32]
         default: throw ProtocolError(offset: 5, message: "an answer to \(reply.kind), not to READ, MAP or DIGEST")
         }
-        guard expected.contains(end - ControlMessage.replySize) else {
+        // A refusal (an evidence request without a valid tag, a malformed one) is the bare answer.
+        guard expected.contains(end - ControlMessage.replySize) || (end == ControlMessage.replySize && reply.result != 0) else {
             throw ProtocolError(offset: end, message: "\(end - ControlMessage.replySize) bytes of evidence after the answer, expected \(expected.map(String.init).joined(separator: " or "))")
         }
         evidence = Array(payload[ControlMessage.replySize..<end])

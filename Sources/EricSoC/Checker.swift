@@ -159,6 +159,7 @@ public final class Checker: BusDevice {
         self.clock = clock
         sealing.key = key
         sealing.authenticator = key.map(RecordAuthenticator.init(deviceKey:))
+        sealing.requestAuthenticator = key.map(RecordAuthenticator.requests)
         // The board's true random generator draws it at reset; a test or a reproducible run gives it.
         sealing.bootNonce = bootNonce ?? UInt64.random(in: .min ... .max)
     }

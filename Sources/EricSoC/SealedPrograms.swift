@@ -28,6 +28,10 @@ struct SealingState {
     /// The record tagger (RECORD_DATA, RECORD_TAG; docs/soc.md): the key derived for records,
     /// this boot's nonce, the words written since the last tag, and the tag being read out.
     var authenticator: RecordAuthenticator?
+    /// The request checker (REQUEST_TAG, REQUEST_VALID): the key derived for a verifier's
+    /// evidence requests, and the tag written for the words in RECORD_DATA.
+    var requestAuthenticator: RecordAuthenticator?
+    var requestTag: [UInt8] = [UInt8](repeating: 0, count: 16)
     var bootNonce: UInt64 = 0
     var recordMessage: [UInt8] = []
     var recordOutput: [UInt32] = []
@@ -83,13 +87,18 @@ extension Checker {
         case 0xc4: return alertNameOfOldest
         case 0xc8: return 0   // write-only, as the key
         case 0xcc: return nextRecordTagWord()
+        case 0x100, 0x104, 0x108, 0x10c: return 0   // write-only
+        case 0x110: return checkRequest()
         default: return nil
         }
     }
 
     func writeSealing(_ offset: UInt32, value: UInt32) -> Bool {
         switch offset {
-        case 0xac, 0xbc, 0xc0, 0xc4, 0xcc: break   // read-only: no register takes a key
+        case 0xac, 0xbc, 0xc0, 0xc4, 0xcc, 0x110: break   // read-only: no register takes a key
+        case 0x100, 0x104, 0x108, 0x10c:
+            let at = Int(offset - 0x100)
+            for k in 0..<4 { sealing.requestTag[at + k] = UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * k)) }
         case 0xb0: sealing.bundleAddress = min(value & ~3, UInt32(SealedBundle.maximumSize))
         case 0xb4:
             let at = Int(sealing.bundleAddress)
@@ -122,6 +131,19 @@ extension Checker {
             sealing.recordOutput.reverse()
         }
         return sealing.recordOutput.popLast() ?? 0
+    }
+
+    /// REQUEST_VALID: whether the tag written to REQUEST_TAG_0-3 is that of the words written to
+    /// RECORD_DATA under the request key and this boot's nonce (docs/protocol.md, "Evidence for
+    /// a verifier"), compared in constant time; the words are consumed. Without a key: 0, as
+    /// for a tag that does not hold: a board without a key answers no evidence request.
+    func checkRequest() -> UInt32 {
+        defer {
+            sealing.recordMessage.removeAll()
+            sealing.recordOutput = []
+        }
+        guard let authenticator = sealing.requestAuthenticator else { return 0 }
+        return authenticator.verify(bootNonce: sealing.bootNonce, body: sealing.recordMessage, tag: sealing.requestTag) ? 1 : 0
     }
 
     /// ALERT_NAME: the oldest value's index among its automaton's `.alert` values in the sealed

@@ -12,7 +12,19 @@ public struct RecordAuthenticator: Sendable {
     let key: [UInt8]
 
     public init(deviceKey: DeviceKey) {
-        key = deviceKey.derived("alert records").withUnsafeBytes { Array($0) }
+        self.init(deviceKey: deviceKey, purpose: "alert records")
+    }
+
+    /// An authenticator of another kind of message, under its own derived key: "control
+    /// requests" for a verifier's evidence requests (docs/protocol.md, READ), which the board
+    /// answers only when their tag holds.
+    public init(deviceKey: DeviceKey, purpose: String) {
+        key = deviceKey.derived(purpose).withUnsafeBytes { Array($0) }
+    }
+
+    /// The authenticator of evidence requests (READ, MAP, DIGEST).
+    public static func requests(_ deviceKey: DeviceKey) -> RecordAuthenticator {
+        RecordAuthenticator(deviceKey: deviceKey, purpose: "control requests")
     }
 
     /// The tag of `body` (the record's bytes before the trailer) sent in the boot of `bootNonce`.

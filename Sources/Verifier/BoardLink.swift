@@ -31,9 +31,12 @@ public final class BoardLink {
 
     /// The payload of the answer to one message, when `accept` takes it (it sees every datagram
     /// that answers this message's sequence and type).
-    public func exchange(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = []) throws(BoardError) -> [UInt8] {
+    /// `sign`: what to append to the request (its tag), from its bytes.
+    public func exchange(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = [],
+                         sign: (([UInt8]) -> [UInt8])? = nil) throws(BoardError) -> [UInt8] {
         sequence &+= 1
-        let message = ControlMessage.request(kind, sequence: sequence, argument: argument, data: data)
+        var message = ControlMessage.request(kind, sequence: sequence, argument: argument, data: data)
+        if let sign { message += sign(message) }
         for _ in 0..<tries {
             guard socket.send(message) else { throw BoardError("\(url): cannot send") }
             while let (bytes, _) = socket.receive(waiting: timeout) {
@@ -56,33 +59,41 @@ public final class BoardLink {
     }
 }
 
-/// Evidence from a board: READ and MAP answers, checked. With the board's key every answer
-/// must carry a tag that holds under the boot nonce of the sweep being judged (so an answer
-/// from another boot, or made by anyone without the key, is refused); without a key nothing
-/// is checked and the caller says so.
+/// Evidence from a board: READ, MAP and DIGEST, asked with a tag and answered with one. Each
+/// request carries a tag under the board's request key and the sweep's boot nonce (docs/
+/// protocol.md, "Evidence for a verifier"): the board reads host memory for no one else. Each
+/// answer must carry a tag that holds under the record key and the same nonce (so an answer
+/// from another boot, or made by anyone without the key, is refused).
 public struct EvidenceSource {
     public let link: BoardLink
-    let authenticator: RecordAuthenticator?
-    let bootNonce: UInt64?
+    let answers: RecordAuthenticator
+    let requests: RecordAuthenticator
+    let bootNonce: UInt64
 
-    public init(link: BoardLink, authenticator: RecordAuthenticator?, bootNonce: UInt64?) {
+    public init(link: BoardLink, deviceKey: DeviceKey, bootNonce: UInt64) {
         self.link = link
-        self.authenticator = authenticator
+        answers = RecordAuthenticator(deviceKey: deviceKey)
+        requests = RecordAuthenticator.requests(deviceKey)
         self.bootNonce = bootNonce
     }
 
     public func answer(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = []) throws(BoardError) -> EvidenceReply {
-        let bytes = try link.exchange(kind, argument: argument, data: data)
+        let bytes = try link.exchange(kind, argument: argument, data: data) { [requests, bootNonce] request in
+            requests.tag(bootNonce: bootNonce, body: request)
+        }
         let reply: EvidenceReply
         do { reply = try EvidenceReply(payload: bytes) } catch { throw BoardError("\(link.url): the answer to \(kind): \(error)") }
-        guard let authenticator else { return reply }
+        if reply.evidence.isEmpty {
+            let why = reply.reply.result == ControlMessage.refused ? "the request's tag does not hold (is the key the board's? did it restart?)" : "result \(reply.reply.result)"
+            throw BoardError("\(link.url): the board refused \(kind): \(why)")
+        }
         guard let authentication = reply.authentication else {
             throw BoardError("\(link.url): FORGED answer to \(kind): not authenticated (version 1), from a board that has a key")
         }
-        guard authenticator.verify(bootNonce: authentication.bootNonce, body: reply.signedBytes, tag: authentication.tag) else {
+        guard answers.verify(bootNonce: authentication.bootNonce, body: reply.signedBytes, tag: authentication.tag) else {
             throw BoardError("\(link.url): FORGED answer to \(kind): its tag does not hold under the key")
         }
-        if let bootNonce, authentication.bootNonce != bootNonce {
+        if authentication.bootNonce != bootNonce {
             throw BoardError("\(link.url): the answer to \(kind) is of boot \(hex16(authentication.bootNonce)), not of the sweep's (\(hex16(bootNonce))): the board restarted")
         }
         return reply

@@ -68,6 +68,7 @@ struct Listen: ParsableCommand {
         let judging = baseline != nil || writeState != nil
         if judging && board == nil { throw ValidationError("--baseline and --write-state need --board: a state needs the board's evidence") }
         if board != nil && !judging { throw ValidationError("--board is for --baseline or --write-state") }
+        if board != nil && key == nil { throw ValidationError("--board needs --key: the board answers only requests made with its key, and its evidence is checked with it") }
         if judging && !source.hasPrefix("udp://") { throw ValidationError("--baseline and --write-state take a live sweep: listen on udp://HOST:PORT (a capture holds no evidence to ask for)") }
         if update && baseline == nil { throw ValidationError("--update needs --baseline") }
     }

@@ -45,14 +45,15 @@ extension Listen {
         guard let summary = receiver.genuine.last, summary.kind == .summary else {
             throw RemoteCheckError(description: "the sweep ended without its summary record: no verdict")
         }
-        if key == nil { Console.error("eric: warning: no --key: the records and the board's evidence are not authenticated") }
+        guard let key, let bootNonce = summary.authentication?.bootNonce else {
+            throw RemoteCheckError(description: "the sweep's records are not authenticated (a board without a key answers no evidence request): no verdict")
+        }
         guard summary.faults == 0 else {
             throw RemoteCheckError(description: "\(summary.faults) runs of the sweep faulted: no verdict from part of a host")
         }
         do {
             let link = try BoardLink(url: board)
-            let source = EvidenceSource(link: link, authenticator: key.map { RecordAuthenticator(deviceKey: loadDeviceKey($0)) },
-                                        bootNonce: summary.authentication?.bootNonce)
+            let source = EvidenceSource(link: link, deviceKey: loadDeviceKey(key), bootNonce: bootNonce)
             let pages = try BoardPages(source: source, known: (previous?.code ?? []).map { ($0.physical, [UInt8]($0.bytes)) })
             guard UInt64(summary.page) == wholePages(pages.memoryMap) else {
                 throw RemoteCheckError(description: "the sweep checked \(summary.page) pages of a host of \(wholePages(pages.memoryMap)) whole pages: no verdict from part of a host")

@@ -127,15 +127,18 @@ import TestSupport
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let state = directory.appendingPathComponent("host.state").path
+        let key = directory.appendingPathComponent("board.key").path
         #expect(try Run("eric", ["baseline", "Fixtures/dumps/example.raw", "-o", state]).status == 0)
-        let badBoard = try Run("eric", ["listen", "udp://127.0.0.1:0", "--board", "nonsense", "--baseline", state])
+        #expect(try Run("eric", ["keygen", "-o", key]).status == 0)
+        let badBoard = try Run("eric", ["listen", "udp://127.0.0.1:0", "--key", key, "--board", "nonsense", "--baseline", state])
         #expect(badBoard.status == 2 && badBoard.stderr == "eric: error: --board nonsense: expected udp://HOST:PORT, found 'nonsense'\n", "\(badBoard.stderr)")
-        let capture = try Run("eric", ["listen", "alerts.pcap", "--board", "udp://127.0.0.1:17747", "--baseline", state])
-        #expect(capture.status == 2)
-        #expect(capture.stderr.contains("a capture holds no evidence to ask for"), "\(capture.stderr)")
+        let capture = try Run("eric", ["listen", "alerts.pcap", "--key", key, "--board", "udp://127.0.0.1:17747", "--baseline", state])
+        #expect(capture.status == 2 && capture.stderr.contains("a capture holds no evidence to ask for"), "\(capture.stderr)")
         let noBoard = try Run("eric", ["listen", "udp://127.0.0.1:0", "--baseline", state])
         #expect(noBoard.stderr.contains("--baseline and --write-state need --board"), "\(noBoard.stderr)")
-        let missing = try Run("eric", ["listen", "udp://127.0.0.1:0", "--board", "udp://127.0.0.1:17747", "--baseline", state + ".nope"])
+        let noKey = try Run("eric", ["listen", "udp://127.0.0.1:0", "--board", "udp://127.0.0.1:17747", "--baseline", state])
+        #expect(noKey.status == 2 && noKey.stderr.contains("--board needs --key"), "\(noKey.stderr)")
+        let missing = try Run("eric", ["listen", "udp://127.0.0.1:0", "--key", key, "--board", "udp://127.0.0.1:17747", "--baseline", state + ".nope"])
         #expect(missing.status == 2 && missing.stderr.hasPrefix(state + ".nope: error: cannot read the state"), "\(missing.stderr)")
     }
 

@@ -111,7 +111,7 @@ import Testing
         #expect(checker.read(0x4c, size: 4) == 0x10_0000 && checker.read(0x54, size: 4) == 0x10_2000)
         #expect(checker.write(0x48, size: 4, value: 1) && checker.read(0x4c, size: 4) == 0)
         #expect(checker.write(0x14, size: 4, value: 1) && checker.read(0x14, size: 4) == 1)   // PAGE_HI
-        #expect(checker.read(0x100, size: 4) == nil && checker.read(0x04, size: 2) == nil)
+        #expect(checker.read(0x200, size: 4) == nil && checker.read(0x04, size: 2) == nil)
     }
 
     /// The host read port and the page digest unit (docs/soc.md): the dump's own bytes, in

@@ -46,17 +46,24 @@ import TestSupport
             return (try ControlReply(payload: answer), others)
         }
 
-        /// The same for READ and MAP, whose answers carry evidence.
-        func evidence(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = []) throws -> EvidenceReply {
-            try EvidenceReply(payload: exchange(kind, argument: argument, data: data).0)
+        /// The same for READ, MAP and DIGEST, whose answers carry evidence: the request signed
+        /// with `signer` (the request key) for boot `nonce`, or not signed.
+        func evidence(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = [],
+                      signer: RecordAuthenticator? = nil, nonce: UInt64 = 0) throws -> EvidenceReply {
+            try EvidenceReply(payload: exchange(kind, argument: argument, data: data, sign: signer.map { signer in
+                { signer.tag(bootNonce: nonce, body: $0) }
+            }).0)
         }
 
-        /// One message: the payload of its answer, and the other frames sent meanwhile.
-        func exchange(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = [], port: UInt16 = 40000) throws -> ([UInt8], [[UInt8]]) {
+        /// One message (its tag appended when `sign` gives one): the payload of its answer, and
+        /// the other frames sent meanwhile.
+        func exchange(_ kind: ControlMessage.Kind, argument: UInt32 = 0, data: [UInt8] = [], port: UInt16 = 40000,
+                      sign: (([UInt8]) -> [UInt8])? = nil) throws -> ([UInt8], [[UInt8]]) {
             sequence += 1
+            var request = ControlMessage.request(kind, sequence: sequence, argument: argument, data: data)
+            if let sign { request += sign(request) }
             let datagram = UDPFrame(sourceIP: [192, 168, 0, 14], destinationIP: UDPFrame.deviceIP, sourcePort: port,
-                                    destinationPort: ControlMessage.port,
-                                    payload: ControlMessage.request(kind, sequence: sequence, argument: argument, data: data))
+                                    destinationPort: ControlMessage.port, payload: request)
             frames.removeAll()
             #expect(soc.ethernet.receive(datagram.ethernetFrame(from: UDPFrame.operatorMAC, to: UDPFrame.deviceMAC)))
             let stop = soc.run(budget: kind == .start ? 400_000_000 : 5_000_000)
@@ -179,54 +186,67 @@ import TestSupport
         #expect(try board.send(.shutdown).0.result == 0)
     }
 
-    /// READ and MAP, the evidence a verifier asks for (docs/protocol.md): the bytes of the dump
-    /// itself, each answer authenticated under the record key and the boot nonce; a block not
-    /// wholly in host memory, or not a block's start, is said so, never read around.
-    @Test func readAndMapAnswerWithTheHostsOwnBytesAuthenticated() throws {
+    /// READ, MAP and DIGEST, the evidence a verifier asks for (docs/protocol.md): the bytes of
+    /// the dump itself, each answer authenticated under the record key and the boot nonce; a
+    /// block not wholly in host memory, or not a block's start, is said so, never read around.
+    /// The board answers only requests signed under the request key for this boot.
+    @Test func evidenceAnswersAreTheHostsOwnBytesAuthenticatedForSignedRequestsOnly() throws {
         let bytes = try [UInt8](Data(contentsOf: packageRoot.appendingPathComponent("Fixtures/dumps/example.raw")))
         let host = BufferMemory([(physicalStart: 0, bytes: bytes)])
         let nonce: UInt64 = 0x0123_4567_89ab_cdef
         let board = try Board(host: host, key: Self.key, bootNonce: nonce)
         let authenticator = RecordAuthenticator(deviceKey: Self.key)
+        let signer = RecordAuthenticator.requests(Self.key)
         func address(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }
         func holds(_ reply: EvidenceReply) -> Bool {
             guard let authentication = reply.authentication else { return false }
             return authentication.bootNonce == nonce && authenticator.verify(bootNonce: nonce, body: reply.signedBytes, tag: authentication.tag)
         }
+        func ask(_ kind: ControlMessage.Kind, _ data: [UInt8], argument: UInt32 = 0) throws -> EvidenceReply {
+            try board.evidence(kind, argument: argument, data: data, signer: signer, nonce: nonce)
+        }
         // The example holds 0x140000 bytes from 0: its second block, and its last.
         for block: UInt64 in [0x400, 0x13fc00] {
-            let read = try board.evidence(.read, data: address(block))
+            let read = try ask(.read, address(block))
             #expect(read.reply.result == 0 && read.evidence == address(block) + bytes[Int(block)..<Int(block) + 1024] && holds(read))
         }
         // Changed on the way: the tag no longer holds.
-        var tampered = try board.evidence(.read, data: address(0x1000))
+        var tampered = try ask(.read, address(0x1000))
         tampered.signedBytes[40] ^= 1
         #expect(!holds(tampered))
-        let outside = try board.evidence(.read, data: address(0x140000))
+        let outside = try ask(.read, address(0x140000))
         #expect(outside.reply.result == 1 && outside.evidence.count == 8 + 1024 && holds(outside))
-        let misaligned = try board.evidence(.read, data: address(0x1200))
+        let misaligned = try ask(.read, address(0x1200))
         #expect(misaligned.reply.result == 2 && misaligned.evidence == address(0x1200) && holds(misaligned))
-        let wrapped = try board.evidence(.read, data: address(0xffff_ffff_ffff_fc00))
+        let wrapped = try ask(.read, address(0xffff_ffff_ffff_fc00))
         #expect(wrapped.reply.result == 1 && holds(wrapped))
         // No address: refused as an unknown message is, with a plain 20-byte answer.
         #expect(try board.send(.read, data: [0, 0, 0, 0]).0.result == 0xffff_ffff)
-        let map = try board.evidence(.map, argument: 0)
+        let map = try ask(.map, [], argument: 0)
         #expect(map.reply.result == 1 && map.evidence == address(0) + address(0x140000) && holds(map))
-        let past = try board.evidence(.map, argument: 1)
+        let past = try ask(.map, [], argument: 1)
         #expect(past.reply.result == 1 && past.evidence == [UInt8](repeating: 0, count: 16) && holds(past))
-
         // DIGEST: the checker's SHA-256 of a page, as swift-crypto computes it from the dump.
-        let digest = try board.evidence(.digest, data: address(0x13f000))
+        let digest = try ask(.digest, address(0x13f000))
         #expect(digest.reply.result == 0 && digest.evidence == address(0x13f000) + Array(SHA256.hash(data: bytes[0x13f000..<0x140000])) && holds(digest))
-        let digestOutside = try board.evidence(.digest, data: address(0x140000))
+        let digestOutside = try ask(.digest, address(0x140000))
         #expect(digestOutside.reply.result == 1 && digestOutside.evidence == address(0x140000) + [UInt8](repeating: 0, count: 32) && holds(digestOutside))
-        let digestMisaligned = try board.evidence(.digest, data: address(0x1400))
+        let digestMisaligned = try ask(.digest, address(0x1400))
         #expect(digestMisaligned.reply.result == 2 && digestMisaligned.evidence == address(0x1400) && holds(digestMisaligned))
 
-        // A board without a key answers the same bytes, in version 1, with no trailer.
+        // Requests not signed, signed with another key, or for another boot: refused (3), the
+        // bare answer, nothing read.
+        let otherKey = try DeviceKey(bytes: [UInt8](repeating: 9, count: 32))
+        for refused in [try board.evidence(.read, data: address(0x400) + [UInt8](repeating: 0, count: 16)),
+                        try board.evidence(.read, data: address(0x400), signer: RecordAuthenticator.requests(otherKey), nonce: nonce),
+                        try board.evidence(.digest, data: address(0x1000), signer: signer, nonce: nonce ^ 1),
+                        try board.evidence(.map, signer: RecordAuthenticator(deviceKey: Self.key), nonce: nonce)] {
+            #expect(refused.reply.result == ControlMessage.refused && refused.evidence.isEmpty && refused.authentication == nil)
+        }
+        // A board without a key reads host memory for no one.
         let plain = try Board(host: host, key: nil)
-        let read = try plain.evidence(.read, data: address(0x400))
-        #expect(read.authentication == nil && read.evidence == address(0x400) + bytes[0x400..<0x800])
+        let unkeyed = try plain.evidence(.read, data: address(0x400), signer: signer, nonce: 0)
+        #expect(unkeyed.reply.result == ControlMessage.refused && unkeyed.evidence.isEmpty)
     }
 
     /// The firmware's stack fits the first MiB of RAM, its top word included: with 1 MiB, a
@@ -238,5 +258,33 @@ import TestSupport
         _ = try board.exchange(.start)
         #expect(try board.send(.status).0.result == 0)
         #expect(!String(decoding: board.console, as: UTF8.self).contains("fatal"))
+    }
+
+    /// The control fuzz target's seeds sign their evidence requests with Python's hmac and
+    /// hashlib (Fuzz/seed-control.py: HKDF-SHA256 by RFC 5869's two steps, then HMAC-SHA256)
+    /// for the target's key (bytes 0-31) and boot nonce 1: the firmware takes the signed ones
+    /// and refuses the one whose tag is zeros, so the two sides agree on the request tag.
+    @Test func theFuzzSeedsSignedRequestsAreTaken() throws {
+        let bytes = try [UInt8](Data(contentsOf: packageRoot.appendingPathComponent("Fuzz/corpus/control/evidence.bin")))
+        var frames: [[UInt8]] = []
+        var at = 0
+        while at + 2 <= bytes.count {
+            let length = Int(bytes[at]) << 8 | Int(bytes[at + 1])
+            frames.append(Array(bytes[at + 2..<at + 2 + length]))
+            at += 2 + length
+        }
+        let host = BufferMemory([(physicalStart: 0x8000, bytes: [UInt8](repeating: 7, count: 16384))])
+        let board = try Board(host: host, key: try DeviceKey(bytes: (0..<32).map { UInt8($0) }), bootNonce: 1)
+        var results: [UInt32] = []
+        for frame in frames {
+            board.frames.removeAll()
+            #expect(board.soc.ethernet.receive(frame))
+            #expect(board.soc.run(budget: 5_000_000) == .asleep)
+            let answer = try UDPFrame(frame: try #require(board.frames.last)).payload
+            results.append(answer[12..<16].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        }
+        // MAP 0 and 5 (one range), READ in, misaligned, wrapped, DIGEST in, misaligned; READ
+        // without its address (-1), READ with a zero tag (refused).
+        #expect(results == [1, 1, 0, 2, 1, 0, 2, 0xffff_ffff, ControlMessage.refused])
     }
 }

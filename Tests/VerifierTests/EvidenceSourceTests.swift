@@ -34,12 +34,18 @@ import Verifier
         }
         thread.start()
         let source = EvidenceSource(link: try BoardLink(url: "udp://127.0.0.1:\(port)", timeout: 3000, tries: 1),
-                                    authenticator: RecordAuthenticator(deviceKey: key), bootNonce: nonce)
+                                    deviceKey: key, bootNonce: nonce)
         do { return .success(try source.answer(.read, data: [0, 0, 0, 0, 0, 0, 0x10, 0])) } catch { return .failure(error) }
     }
 
+    /// The request carries its tag under the request key for the sweep's boot (the board checks
+    /// it); the answer's tag holds: taken.
     @Test func aGenuineAnswerIsTaken() throws {
-        let reply = try Self.read { Self.answer(to: $0, key: Self.key) }.get()
+        let reply = try Self.read { request in
+            let signed = Array(request.prefix(24)), tag = Array(request.dropFirst(24))
+            precondition(tag == RecordAuthenticator.requests(Self.key).tag(bootNonce: Self.nonce, body: signed), "the request is not signed")
+            return Self.answer(to: request, key: Self.key)
+        }.get()
         #expect(reply.reply.result == 0 && reply.evidence.count == 8 + 1024 && reply.evidence[6] == 0x10)
     }
 
@@ -48,6 +54,9 @@ import Verifier
             ({ @Sendable (request: [UInt8]) in Self.answer(to: request, key: Self.otherKey) }, "FORGED answer to read: its tag does not hold under the key"),
             ({ @Sendable (request: [UInt8]) in Self.answer(to: request, key: nil) }, "FORGED answer to read: not authenticated (version 1), from a board that has a key"),
             ({ @Sendable (request: [UInt8]) in Self.answer(to: request, key: Self.key, nonce: 1) }, "is of boot 0000000000000001, not of the sweep's (1122334455667788): the board restarted"),
+            ({ @Sendable (request: [UInt8]) in ControlReply(kind: .read, sequence: request[8..<12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) },
+                                                             result: ControlMessage.refused, setVersion: 1).bytes },
+             "the board refused read: the request's tag does not hold"),
         ] {
             guard case .failure(let error) = try Self.read(answering: respond) else { Issue.record("accepted: \(expected)"); continue }
             #expect(error.description.contains(expected), "\(error)")

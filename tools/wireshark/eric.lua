@@ -83,7 +83,8 @@ c.digest = ProtoField.bytes("eric_control.digest", "SHA-256 of the page")
 c.range_end = ProtoField.uint64("eric_control.range_end", "Range end (exclusive)", base.HEX)
 c.boot_nonce = ProtoField.uint64("eric_control.boot_nonce", "Boot nonce", base.HEX)
 c.tag = ProtoField.bytes("eric_control.tag", "Tag (HMAC-SHA256/128)")
-local reads = { [0] = "done", [1] = "not wholly in host memory", [2] = "not a block's (READ) or page's (DIGEST) start" }
+c.request_tag = ProtoField.bytes("eric_control.request_tag", "Request tag (HMAC-SHA256/128, request key)")
+local reads = { [0] = "done", [1] = "not wholly in host memory", [2] = "not a block's (READ) or page's (DIGEST) start", [3] = "refused: the request's tag does not hold" }
 
 function control.dissector(buffer, pinfo, tree)
     if buffer:len() < 16 or buffer(0, 4):string() ~= "ERIC" then return 0 end
@@ -121,7 +122,12 @@ function control.dissector(buffer, pinfo, tree)
         end
     elseif (kind == 0x16 or kind == 0x18) and buffer:len() >= 24 then
         subtree:add(c.address, buffer(16, 8))
+        if buffer:len() >= 40 then subtree:add(c.request_tag, buffer(24, 16)) end
         pinfo.cols.info = string.format("%s 0x%x", name, buffer(16, 8):uint64():tonumber())
+    elseif kind == 0x17 and buffer:len() >= 32 then
+        subtree:add(c.argument, buffer(12, 4))
+        subtree:add(c.request_tag, buffer(16, 16))
+        pinfo.cols.info = string.format("MAP %d", buffer(12, 4):uint())
     else
         subtree:add(c.argument, buffer(12, 4))
         if buffer:len() > 16 then subtree:add(c.data, buffer(16)) end
