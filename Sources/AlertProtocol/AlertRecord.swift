@@ -106,7 +106,8 @@ public struct ProtocolError: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String { "byte \(offset): \(message)" }
 }
 
-func bigEndian(_ value: UInt64, _ size: Int) -> [UInt8] {
+/// The low `size` bytes of `value`, most significant first (the protocol's byte order).
+public func bigEndian(_ value: UInt64, _ size: Int) -> [UInt8] {
     (0..<size).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * (size - 1 - $0))) }
 }
 

@@ -33,7 +33,7 @@ public final class BoardPages: HostPages {
             count = Int(reply.reply.result)
             guard count <= 1024 else { throw BoardError("\(source.link.url): the board reports \(count) ranges of host memory (at most 1,024 expected)") }
             guard count > 0 else { break }
-            let start = Self.bigEndian(reply.evidence[0..<8]), end = Self.bigEndian(reply.evidence[8..<16])
+            let start = Self.number(reply.evidence[0..<8]), end = Self.number(reply.evidence[8..<16])
             guard end > start, start >= (map.last.map { $0[0] + $0[1] } ?? 0) else {
                 throw BoardError("\(source.link.url): range \(index) of host memory is 0x\(String(start, radix: 16))-0x\(String(end, radix: 16)): empty or out of order")
             }
@@ -47,8 +47,8 @@ public final class BoardPages: HostPages {
         guard address % 4096 == 0, address < 1 << 52 else { return nil }
         if let known = cache[address] { return known }
         if let held = known[address] {
-            let reply = try source.answer(.digest, data: Self.bigEndianBytes(address))
-            guard Self.bigEndian(reply.evidence[0..<8]) == address else {
+            let reply = try source.answer(.digest, data: AlertProtocol.bigEndian(address, 8))
+            guard Self.number(reply.evidence[0..<8]) == address else {
                 throw BoardError("\(source.link.url): DIGEST of 0x\(String(address, radix: 16)) answered for another address")
             }
             if reply.reply.result == 0 && Array(reply.evidence[8...]) == held.digest {
@@ -59,9 +59,9 @@ public final class BoardPages: HostPages {
         }
         var bytes: [UInt8]? = []
         for block in stride(from: address, to: address + 4096, by: ControlMessage.blockSize) {
-            let reply = try source.answer(.read, data: Self.bigEndianBytes(block))
+            let reply = try source.answer(.read, data: AlertProtocol.bigEndian(block, 8))
             reads += 1
-            guard Self.bigEndian(reply.evidence[0..<8]) == block else {
+            guard Self.number(reply.evidence[0..<8]) == block else {
                 throw BoardError("\(source.link.url): READ of 0x\(String(block, radix: 16)) answered for another address")
             }
             switch reply.reply.result {
@@ -75,6 +75,5 @@ public final class BoardPages: HostPages {
         return bytes
     }
 
-    static func bigEndian(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
-    static func bigEndianBytes(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }
+    static func number(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
 }
