@@ -64,7 +64,7 @@ let package = Package(
         // The GDB remote serial protocol: packets, commands, TCP; and the LM32 as its target.
         .target(name: "GDBRemote", dependencies: ["LM32Sim", "Sockets"]),
         .target(name: "Sockets"),
-        .target(name: "LM32Sim", dependencies: ["LM32ISA", "ELF32"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        .target(name: "LM32Sim", dependencies: ["LM32ISA", "ELF32"]),
         // Footprint correlation: follow-ups between pages, findings and candidates with evidence.
         .target(name: "Correlation", dependencies: ["MPUISA", "MPUSim"]),
         // Integrity verdicts over time: a host's state from a dump, and baseline comparisons.

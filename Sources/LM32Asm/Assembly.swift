@@ -159,7 +159,7 @@ struct LM32Assembly {
             return
         }
         let mnemonic = word.lowercased()
-        guard LM32.specs.contains(where: { $0.mnemonic == mnemonic && $0.format != .reserved && $0.format != .raise }) || LM32Assembler.aliases.contains(mnemonic) else {
+        guard LM32.operation(named: mnemonic) != nil || LM32Assembler.aliases.contains(mnemonic) else {
             let known = LM32.specs.filter { $0.format != .reserved && $0.format != .raise }.map(\.mnemonic) + LM32Assembler.aliases
             let hint = Spelling.nearest(to: mnemonic, in: known).map { " (did you mean '\($0)'?)" } ?? ""
             return error("unknown instruction '\(word)'\(hint)", site, column: first.column, length: first.length)

@@ -24,15 +24,16 @@ extension LM32Assembly {
         case "break": return expect(0, "") ? 0xac00_0002 : nil
         case "mv", "not":
             guard expect(2, "rX, rY"), let x = register(operands[0], site), let y = register(operands[1], site) else { return nil }
-            return LM32Instruction.registers(mnemonic == "mv" ? 0x2e : 0x29, rX: x, rY: y, rZ: 0).word  // or / xnor with r0
+            return LM32Instruction.registers((mnemonic == "mv" ? LM32Operation.or : .xnor).opcode, rX: x, rY: y, rZ: 0).word  // or / xnor with r0
         case "mvi", "mvu", "mvhi":
             guard expect(2, "rX, value"), let x = register(operands[0], site) else { return nil }
-            let (opcode, kind): (UInt8, ImmediateKind) = mnemonic == "mvi" ? (0x0d, .signed) : mnemonic == "mvu" ? (0x0e, .unsigned) : (0x1e, .high)
+            let operation: LM32Operation = mnemonic == "mvi" ? .addi : mnemonic == "mvu" ? .ori : .orhi
+            guard case .immediate(let kind) = operation.spec.format else { return nil }
             guard let imm = immediate16(operands[1], kind: kind, site: site, address: address) else { return nil }
-            return LM32Instruction.immediate(opcode, rX: x, rY: 0, imm16: imm).word
+            return LM32Instruction.immediate(operation.opcode, rX: x, rY: 0, imm16: imm).word
         default: break
         }
-        guard let spec = LM32.specs.first(where: { $0.mnemonic == mnemonic }) else { return nil }
+        guard let spec = LM32.operation(named: mnemonic)?.spec else { return nil }
         switch spec.format {
         case .immediate(let kind):
             guard expect(3, "rX, rY, value"), let x = register(operands[0], site), let y = register(operands[1], site),

@@ -14,10 +14,10 @@ extension LM32Instruction {
         switch spec.format {
         case .immediate(let kind):
             // Aliases objdump prefers.
-            if opcode == 0x0d && word == 0x3400_0000 { return "nop" }
-            if opcode == 0x0d && r0 == 0 { return "mvi \(rX1),\(signed)" }
-            if opcode == 0x0e && r0 == 0 { return "mvu \(rX1),\(Self.hex(UInt32(imm16)))" }
-            if opcode == 0x1e && r0 == 0 { return "mvhi \(rX1),\(Self.hex(UInt32(imm16)))" }
+            if operation == .addi && word == 0x3400_0000 { return "nop" }
+            if operation == .addi && r0 == 0 { return "mvi \(rX1),\(signed)" }
+            if operation == .ori && r0 == 0 { return "mvu \(rX1),\(Self.hex(UInt32(imm16)))" }
+            if operation == .orhi && r0 == 0 { return "mvhi \(rX1),\(Self.hex(UInt32(imm16)))" }
             switch kind {
             case .signed: return "\(name) \(rX1),\(rY),\(signed)"
             case .unsigned, .high: return "\(name) \(rX1),\(rY),\(Self.hex(UInt32(imm16)))"
@@ -31,13 +31,13 @@ extension LM32Instruction {
         case .branch:
             return "\(name) \(rY),\(rZ),\(Self.hex(address &+ UInt32(bitPattern: branchOffset)))"
         case .registers:
-            if opcode == 0x2e && r1 == 0 { return "mv \(rX2),\(rY)" }
-            if opcode == 0x29 && r1 == 0 { return "not \(rX2),\(rY)" }
+            if operation == .or && r1 == 0 { return "mv \(rX2),\(rY)" }
+            if operation == .xnor && r1 == 0 { return "not \(rX2),\(rY)" }
             return "\(name) \(rX2),\(rY),\(rZ)"
         case .unary:
             return "\(name) \(rX2),\(rY)"
         case .jumpRegister:
-            if opcode == 0x30 {
+            if operation == .b {
                 switch r0 {
                 case 29: return "ret"
                 case 30: return "eret"

@@ -1,8 +1,8 @@
 // The LatticeMico32 instruction set, as one table (the LatticeMico32 Processor Reference Manual; docs/lm32.md).
 //
 // Every instruction is 32 bits, big-endian in memory, with a 6-bit major opcode in bits
-// 31:26. The table below drives the encoder, the decoder and the disassembler (and will
-// drive the simulator's pre-decoder); nothing else keeps a list of opcodes.
+// 31:26. The table below drives the encoder, the decoder, the disassembler and the
+// simulator (its pre-decoder, its dispatch on named operations, its latency model); nothing else keeps a list of opcodes.
 
 /// How the operand fields of a word are laid out and written.
 public enum LM32Format: Sendable, Equatable {
@@ -46,36 +46,83 @@ public enum ImmediateKind: Sendable, Equatable {
     case shift
 }
 
+/// The operations, named; the raw value is the major opcode (bits 31:26). The simulator
+/// dispatches on these names, the assembler and disassembler find them by mnemonic.
+public enum LM32Operation: UInt8, Sendable, CaseIterable {
+    case srui = 0x00, nori, muli, sh, lb, sri, xori, lh
+    case andi = 0x08, xnori, lw, lhu, sb, addi, ori, sli
+    case lbu = 0x10, be, bg, bge, bgeu, bgu, sw, bne
+    case andhi = 0x18, cmpei, cmpgi, cmpgei, cmpgeui, cmpgui, orhi, cmpnei
+    case sru = 0x20, nor, mul, divu, rcsr, sr, xor, reserved27
+    case and = 0x28, xnor, reserved2a, raise, sextb, add, or, sl
+    case b = 0x30, modu, sub, user, wcsr, reserved35, call, sexth
+    case bi = 0x38, cmpe, cmpg, cmpge, cmpgeu, cmpgu, calli, cmpne
+
+    public var opcode: UInt8 { rawValue }
+    public var spec: LM32Spec { LM32.specs[Int(rawValue)] }
+}
+
 public struct LM32Spec: Sendable {
-    public let opcode: UInt8
+    public let operation: LM32Operation
     public let mnemonic: String
     public let format: LM32Format
+    /// Cycles until the result can be used by the next instruction (docs/timing.md, "LM32"):
+    /// 1 for the adder, logic and sign extension (bypassed from X), 2 for compares and shifts
+    /// (from M), 3 for loads and multiplies (from W). Instructions without a result: 1.
+    public let latency: UInt8
+    public var opcode: UInt8 { operation.rawValue }
+
+    /// What the instruction reads and writes, by field (the simulator's latency model and a
+    /// debugger's view): `nil` where it reads or writes no general register.
+    public var roles: (source1: Field?, source2: Field?, destination: Field?) {
+        switch format {
+        case .immediate, .load: return (.r0, nil, .r1)
+        case .unary: return (.r0, nil, .r2)
+        case .registers: return (.r0, .r1, .r2)
+        case .store, .branch, .user: return (.r0, .r1, nil)
+        case .jumpRegister: return (.r0, nil, operation == .call ? .ra : nil)
+        case .jumpImmediate: return (nil, nil, operation == .calli ? .ra : nil)
+        case .readCSR: return (nil, nil, .r2)
+        case .writeCSR: return (.r1, nil, nil)
+        case .raise, .reserved: return (nil, nil, nil)
+        }
+    }
+
+    /// Where an operand register comes from: a field of the word, or ra (r29) for the calls.
+    public enum Field: Sendable { case r0, r1, r2, ra }
 }
 
 public enum LM32 {
     public static let specs: [LM32Spec] = {
-        let entries: [(UInt8, String, LM32Format)] = [
-            (0x00, "srui", .immediate(.shift)), (0x01, "nori", .immediate(.unsigned)), (0x02, "muli", .immediate(.signed)),
-            (0x03, "sh", .store), (0x04, "lb", .load), (0x05, "sri", .immediate(.shift)), (0x06, "xori", .immediate(.unsigned)),
-            (0x07, "lh", .load), (0x08, "andi", .immediate(.unsigned)), (0x09, "xnori", .immediate(.unsigned)), (0x0a, "lw", .load),
-            (0x0b, "lhu", .load), (0x0c, "sb", .store), (0x0d, "addi", .immediate(.signed)), (0x0e, "ori", .immediate(.unsigned)),
-            (0x0f, "sli", .immediate(.shift)), (0x10, "lbu", .load), (0x11, "be", .branch), (0x12, "bg", .branch),
-            (0x13, "bge", .branch), (0x14, "bgeu", .branch), (0x15, "bgu", .branch), (0x16, "sw", .store), (0x17, "bne", .branch),
-            (0x18, "andhi", .immediate(.high)), (0x19, "cmpei", .immediate(.signed)), (0x1a, "cmpgi", .immediate(.signed)),
-            (0x1b, "cmpgei", .immediate(.signed)), (0x1c, "cmpgeui", .immediate(.unsigned)), (0x1d, "cmpgui", .immediate(.unsigned)),
-            (0x1e, "orhi", .immediate(.high)), (0x1f, "cmpnei", .immediate(.signed)),
-            (0x20, "sru", .registers), (0x21, "nor", .registers), (0x22, "mul", .registers), (0x23, "divu", .registers),
-            (0x24, "rcsr", .readCSR), (0x25, "sr", .registers), (0x26, "xor", .registers), (0x27, "reserved", .reserved),
-            (0x28, "and", .registers), (0x29, "xnor", .registers), (0x2a, "reserved", .reserved), (0x2b, "raise", .raise),
-            (0x2c, "sextb", .unary), (0x2d, "add", .registers), (0x2e, "or", .registers), (0x2f, "sl", .registers),
-            (0x30, "b", .jumpRegister), (0x31, "modu", .registers), (0x32, "sub", .registers), (0x33, "user", .user),
-            (0x34, "wcsr", .writeCSR), (0x35, "reserved", .reserved), (0x36, "call", .jumpRegister), (0x37, "sexth", .unary),
-            (0x38, "bi", .jumpImmediate), (0x39, "cmpe", .registers), (0x3a, "cmpg", .registers), (0x3b, "cmpge", .registers),
-            (0x3c, "cmpgeu", .registers), (0x3d, "cmpgu", .registers), (0x3e, "calli", .jumpImmediate), (0x3f, "cmpne", .registers),
+        // (operation, mnemonic, format, latency)
+        let entries: [(LM32Operation, String, LM32Format, UInt8)] = [
+            (.srui, "srui", .immediate(.shift), 2), (.nori, "nori", .immediate(.unsigned), 1), (.muli, "muli", .immediate(.signed), 3),
+            (.sh, "sh", .store, 1), (.lb, "lb", .load, 3), (.sri, "sri", .immediate(.shift), 2), (.xori, "xori", .immediate(.unsigned), 1),
+            (.lh, "lh", .load, 3), (.andi, "andi", .immediate(.unsigned), 1), (.xnori, "xnori", .immediate(.unsigned), 1), (.lw, "lw", .load, 3),
+            (.lhu, "lhu", .load, 3), (.sb, "sb", .store, 1), (.addi, "addi", .immediate(.signed), 1), (.ori, "ori", .immediate(.unsigned), 1),
+            (.sli, "sli", .immediate(.shift), 2), (.lbu, "lbu", .load, 3), (.be, "be", .branch, 1), (.bg, "bg", .branch, 1),
+            (.bge, "bge", .branch, 1), (.bgeu, "bgeu", .branch, 1), (.bgu, "bgu", .branch, 1), (.sw, "sw", .store, 1), (.bne, "bne", .branch, 1),
+            (.andhi, "andhi", .immediate(.high), 1), (.cmpei, "cmpei", .immediate(.signed), 2), (.cmpgi, "cmpgi", .immediate(.signed), 2),
+            (.cmpgei, "cmpgei", .immediate(.signed), 2), (.cmpgeui, "cmpgeui", .immediate(.unsigned), 2), (.cmpgui, "cmpgui", .immediate(.unsigned), 2),
+            (.orhi, "orhi", .immediate(.high), 1), (.cmpnei, "cmpnei", .immediate(.signed), 2),
+            (.sru, "sru", .registers, 2), (.nor, "nor", .registers, 1), (.mul, "mul", .registers, 3), (.divu, "divu", .registers, 1),
+            (.rcsr, "rcsr", .readCSR, 1), (.sr, "sr", .registers, 2), (.xor, "xor", .registers, 1), (.reserved27, "reserved", .reserved, 1),
+            (.and, "and", .registers, 1), (.xnor, "xnor", .registers, 1), (.reserved2a, "reserved", .reserved, 1), (.raise, "raise", .raise, 1),
+            (.sextb, "sextb", .unary, 1), (.add, "add", .registers, 1), (.or, "or", .registers, 1), (.sl, "sl", .registers, 2),
+            (.b, "b", .jumpRegister, 1), (.modu, "modu", .registers, 1), (.sub, "sub", .registers, 1), (.user, "user", .user, 1),
+            (.wcsr, "wcsr", .writeCSR, 1), (.reserved35, "reserved", .reserved, 1), (.call, "call", .jumpRegister, 1), (.sexth, "sexth", .unary, 1),
+            (.bi, "bi", .jumpImmediate, 1), (.cmpe, "cmpe", .registers, 2), (.cmpg, "cmpg", .registers, 2), (.cmpge, "cmpge", .registers, 2),
+            (.cmpgeu, "cmpgeu", .registers, 2), (.cmpgu, "cmpgu", .registers, 2), (.calli, "calli", .jumpImmediate, 1), (.cmpne, "cmpne", .registers, 2),
         ]
-        precondition(entries.enumerated().allSatisfy { $0.offset == Int($0.element.0) })
-        return entries.map { LM32Spec(opcode: $0.0, mnemonic: $0.1, format: $0.2) }
+        precondition(entries.enumerated().allSatisfy { $0.offset == Int($0.element.0.rawValue) })
+        return entries.map { LM32Spec(operation: $0.0, mnemonic: $0.1, format: $0.2, latency: $0.3) }
     }()
+
+    /// The operation a mnemonic names (not the reserved slots nor `raise`, written as scall
+    /// and break).
+    public static func operation(named mnemonic: String) -> LM32Operation? {
+        specs.first { $0.mnemonic == mnemonic && $0.format != .reserved && $0.format != .raise }?.operation
+    }
 
     /// GNU names for r26-r31.
     public static let registerNames = (0..<26).map { "r\($0)" } + ["gp", "fp", "sp", "ra", "ea", "ba"]
@@ -95,6 +142,8 @@ public struct LM32Instruction: Hashable, Sendable {
     public init(word: UInt32) { self.word = word }
 
     public var opcode: UInt8 { UInt8(word >> 26) }
+    /// Every 6-bit opcode names an operation (the reserved slots too).
+    public var operation: LM32Operation { LM32Operation(rawValue: opcode)! }
     public var spec: LM32Spec { LM32.specs[Int(opcode)] }
     /// Bits 25:21.
     public var r0: UInt8 { UInt8((word >> 21) & 31) }

@@ -153,6 +153,16 @@ public final class LM32CPU {
         let limit: UInt32
         let wait: UInt64
         let cache: Unmanaged<DecodeCache>?
+        /// The word index of an instruction at `pc` in the view, if the view holds it and pc
+        /// is word-aligned. The offset is rotated so that a misaligned pc (low bits set) lands
+        /// far past the end: one compare checks both (views start on a word boundary).
+        @inline(__always)
+        func index(of pc: UInt32) -> Int? {
+            let offset = pc &- base
+            let word = offset >> 2 | offset << 30
+            return word < limit >> 2 ? Int(word) : nil
+        }
+
         /// No code memory yet: every fetch takes the slow path.
         nonisolated(unsafe) static let none = CodeView(ops: sentinel.assumingMemoryBound(to: DecodedOp.self), valid: sentinel.assumingMemoryBound(to: Bool.self),
                                    base: 0, limit: 0, wait: 0, cache: nil)
@@ -166,11 +176,39 @@ public final class LM32CPU {
         let base: UInt32
         /// One past the last byte (2^32 for a memory at the top of the address space).
         let end: UInt64
-        let wait: Int
+        let wait: UInt64
         let writable: Bool
         /// The same memory as the code: stores must drop decoded instructions.
         let holdsCode: Bool
         nonisolated(unsafe) static let none = DataView(storage: sentinel.assumingMemoryBound(to: UInt8.self), base: 0, end: 0, wait: 0, writable: false, holdsCode: false)
+
+        /// Whether a naturally aligned access of `size` bytes at `address` lies in this memory.
+        @inline(__always)
+        func holds(_ address: UInt32, size: Int) -> Bool {
+            address >= base && UInt64(address) &+ UInt64(size) <= end && address % UInt32(size) == 0
+        }
+
+        /// A big-endian load; `holds` said yes.
+        @inline(__always)
+        func load(_ address: UInt32, size: Int) -> UInt32 {
+            let p = UnsafeRawPointer(storage + Int(address &- base))
+            switch size {
+            case 4: return UInt32(bigEndian: p.loadUnaligned(as: UInt32.self))
+            case 2: return UInt32(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self)))
+            default: return UInt32(p.load(as: UInt8.self))
+            }
+        }
+
+        /// A big-endian store; `holds` said yes.
+        @inline(__always)
+        func store(_ address: UInt32, size: Int, value: UInt32) {
+            let p = UnsafeMutableRawPointer(storage + Int(address &- base))
+            switch size {
+            case 4: p.storeBytes(of: value.bigEndian, as: UInt32.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, as: UInt16.self)
+            default: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            }
+        }
     }
 
     func updateAttention() {
@@ -187,15 +225,7 @@ public final class LM32CPU {
         public static let redirectPenalty: UInt64 = 3
         /// divu and modu: the 32-step multi-cycle unit, plus set-up.
         public static let divideCycles: UInt64 = 34
-        /// Cycles until a result can be used: 1 adder/logic/sign-extension (bypassed from X),
-        /// 2 compares and shifts (from M), 3 loads and multiplies (from W).
-        static func latency(_ opcode: UInt8) -> UInt64 {
-            switch opcode {
-            case 0x04, 0x07, 0x0a, 0x0b, 0x10, 0x02, 0x22: return 3
-            case 0x19...0x1d, 0x1f, 0x39...0x3d, 0x3f, 0x00, 0x05, 0x0f, 0x20, 0x25, 0x2f: return 2
-            default: return 1
-            }
-        }
+        // Result latencies: the instruction table (LM32Spec.latency).
     }
 
     public let bus: Bus
@@ -284,12 +314,7 @@ public final class LM32CPU {
     /// one), or until the simulation must stop.
     public func run(budget: UInt64) -> LM32Stop {
         codeCache?.flushIfStale()
-        var left = budget
-        while left > 0 {
-            if let stop = stepInline() { return stop }
-            left -= 1
-        }
-        return .budget
+        return interpret(budget: budget, bounded: false)
     }
 
     /// Like `run(budget:)`, but also returns `.budget` once CC reaches `cycle`: a system
@@ -298,77 +323,358 @@ public final class LM32CPU {
     public func run(budget: UInt64, untilCycle cycle: UInt64) -> LM32Stop {
         codeCache?.flushIfStale()
         stopAtCycle = cycle
-        var left = budget
-        while left > 0 && cycles < stopAtCycle {
-            if let stop = stepInline() { return stop }
-            left -= 1
-        }
-        return .budget
+        return interpret(budget: budget, bounded: true)
     }
 
     /// Executes one instruction (or takes one exception). Returns a reason to stop, if any.
     @discardableResult
     public func step() -> LM32Stop? {
         codeCache?.flushIfStale()      // memory may have been loaded since (a debugger's breakpoints)
-        return stepInline()
+        let stop = interpret(budget: 1, bounded: false)
+        return stop == .budget ? nil : stop
     }
 
-    /// `step`, inlined into `run`'s loop so that the hot path makes no call per instruction.
+    /// The interpreter. Ordinary instructions run in `burst`, whose hot state (pc, the cycle
+    /// and instruction counts, the code and data views) lives in locals that the compiler keeps
+    /// in registers: they touch none of the object's properties, so they pay no exclusivity
+    /// check and no reload after a store. A burst ends at anything rare (an exception, a device
+    /// register, a CSR, a fetch outside the decoded memory), which `complete` finishes on the
+    /// object. When a debugger or an interrupt needs a look before each instruction
+    /// (`attention`, or watchpoints set), bursts are one instruction long.
+    func interpret(budget: UInt64, bounded: Bool) -> LM32Stop {
+        var left = budget
+        while left > 0 && (!bounded || cycles < stopAtCycle) {
+            let watching = attention || dc & 0x3fc != 0
+            if watching && attend() {
+                left -= 1
+                continue
+            }
+            let exceptionsBefore = exceptionsTaken
+            let (ran, exit) = burst(limit: watching ? 1 : left, stop: bounded ? stopAtCycle : .max, watching: watching)
+            left -= ran
+            switch exit {
+            case .done:
+                break
+            case .fetch:
+                guard let (op, wait) = slowFetch(pc) else {
+                    // An instruction bus error, taken instead of the instruction.
+                    left -= 1
+                    cycles &+= 1
+                    exceptionSteps &+= 1
+                    let here = pc
+                    raise(.instructionBusError, address: here)
+                    if hostCalls { return .busError(BusFault(pc: here, address: here, size: 4, access: .fetch)) }
+                    continue
+                }
+                // From memory: the code view covers it now, and the next burst runs it.
+                if code.index(of: pc) != nil { continue }
+                // From a device's registers: this one instruction, here.
+                left -= 1
+                var pc = self.pc, cycles = self.cycles
+                let exit = withUnsafePointer(to: op) {
+                    ordinary($0, fetchWait: UInt64(wait), pc: &pc, cycles: &cycles, code: code, data: data, watching: watching,
+                             r: registerStorage, ready: readyAt)
+                }
+                self.pc = pc
+                self.cycles = cycles
+                if case .slow(let op, let issue) = exit {
+                    if let stop = complete(op, issue: issue, watching: watching) { return stop }
+                } else {
+                    instructions &+= 1
+                }
+            case .slow(let op, let issue):
+                left -= 1
+                if let stop = complete(op, issue: issue, watching: watching) { return stop }
+            }
+            if watching && dc & 1 != 0 && exceptionsTaken == exceptionsBefore {
+                raise(.breakpoint, address: pc)     // single step: stop after one instruction
+            }
+        }
+        return .budget
+    }
+
+    /// Why a burst ended.
+    enum BurstExit {
+        /// The limit or the stop cycle was reached.
+        case done
+        /// The instruction at pc is not in the code view: nothing of it has run.
+        case fetch
+        /// The instruction at pc is issued (cycles counted up to `issue` and past it) and needs
+        /// the object to finish it.
+        case slow(DecodedOp, issue: UInt64)
+    }
+
+    /// Runs up to `limit` ordinary instructions from the code view while CC is below `stop`.
+    /// Returns how many it completed and why it ended.
+    func burst(limit: UInt64, stop: UInt64, watching: Bool) -> (UInt64, BurstExit) {
+        let code = self.code, data = self.data, r = registerStorage, ready = readyAt
+        var pc = self.pc, cycles = self.cycles, executed: UInt64 = 0
+        var exit = BurstExit.done
+        while executed < limit && cycles < stop {
+            guard let index = code.index(of: pc) else { exit = .fetch; break }
+            if !code.valid[index] { _ = code.cache!.takeUnretainedValue().op(at: index) }     // decoded on first use
+
+            if let stop = ordinary(code.ops + index, fetchWait: code.wait, pc: &pc, cycles: &cycles, code: code, data: data, watching: watching, r: r, ready: ready) {
+                exit = stop
+                break
+            }
+            executed &+= 1
+        }
+        self.pc = pc
+        self.cycles = cycles
+        instructions &+= executed
+        return (executed, exit)
+    }
+
+    /// One ordinary instruction: issued, run, retired (nil); or issued and left for `complete`.
+    /// Inlined into the burst's loop, where pc and cycles are its locals.
     @inline(__always)
-    func stepInline() -> LM32Stop? {
-        if attention {
-            if ie & 1 != 0 && ip & im != 0 {
-                cycles &+= 1
-                exceptionSteps &+= 1
-                raise(.interrupt, address: pc)
-                return nil
-            }
-            for breakpoint in breakpoints where breakpointsSet && breakpoint & 1 != 0 && breakpoint & ~3 == pc {
-                cycles &+= 1
-                exceptionSteps &+= 1
-                raise(.breakpoint, address: pc)
-                return nil
-            }
-        }
-        guard let (op, wait) = fetch(pc) else {
-            cycles &+= 1
-            exceptionSteps &+= 1
-            let here = pc
-            raise(.instructionBusError, address: here)
-            return hostCalls ? .busError(BusFault(pc: here, address: here, size: 4, access: .fetch)) : nil
-        }
+    func ordinary(_ decoded: UnsafePointer<DecodedOp>, fetchWait: UInt64, pc: inout UInt32, cycles: inout UInt64, code: CodeView, data: DataView, watching: Bool,
+                  r: UnsafeMutablePointer<UInt32>, ready: UnsafeMutablePointer<UInt64>) -> BurstExit? {
         // Wait for the operands this instruction reads (result latencies), then issue.
-        let ready = max(readyAt[Int(op.source1)], readyAt[Int(op.source2)])
-        if ready > cycles { cycles = ready }
+        let operandsReady = max(ready[Int(decoded.pointee.source1)], ready[Int(decoded.pointee.source2)])
+        if operandsReady > cycles { cycles = operandsReady }
         let issue = cycles
-        cycles &+= 1 &+ UInt64(wait)
-        let here = pc
-        let watching = attention, exceptionsBefore = exceptionsTaken
-        if let stop = execute(op, at: here) { return stop }
-        readyAt[Int(op.destination)] = issue &+ UInt64(op.latency)
-        instructions &+= 1
-        if watching && dc & 1 != 0 && exceptionsTaken == exceptionsBefore {
-            raise(.breakpoint, address: pc)           // single step: stop after one instruction
+        cycles &+= 1 &+ fetchWait
+        var next = pc &+ 4
+        let y = r[Int(decoded.pointee.r0)], z = r[Int(decoded.pointee.r1)], immediate = decoded.pointee.immediate
+
+        @inline(__always) func setX(_ value: UInt32) { r[Int(decoded.pointee.r2)] = value }     // RR destination (15:11)
+        @inline(__always) func setI(_ value: UInt32) { r[Int(decoded.pointee.r1)] = value }     // RI destination (20:16)
+        @inline(__always) func branch(_ taken: Bool) {
+            // Static prediction: backward branches taken, forward ones not.
+            let backward = Int32(bitPattern: immediate) < 0
+            if taken { next = pc &+ immediate }
+            cycles &+= taken == backward ? (taken ? Timing.predictedTakenPenalty : 0) : Timing.redirectPenalty
         }
+        /// A load from the data view, or nil: the object must finish the instruction.
+        @inline(__always) func read(_ size: Int) -> UInt32? {
+            let address = y &+ immediate
+            guard !watching && data.holds(address, size: size) else { return nil }
+            cycles &+= data.wait
+            return data.load(address, size: size)
+        }
+        @inline(__always) func write(_ size: Int) -> Bool {
+            let address = y &+ immediate
+            guard !watching && data.writable && data.holds(address, size: size) else { return false }
+            data.store(address, size: size, value: z)
+            if data.holdsCode, address &- code.base < code.limit { code.valid[Int((address &- code.base) >> 2)] = false }
+            cycles &+= data.wait
+            return true
+        }
+
+        switch decoded.pointee.operation {
+        // Immediate forms: rX (20:16) = rY op immediate.
+        case .srui: setI(y >> immediate)
+        case .nori: setI(~(y | immediate))
+        case .muli: setI(y &* immediate)
+        case .sri: setI(UInt32(bitPattern: Int32(bitPattern: y) >> Int32(immediate)))
+        case .xori: setI(y ^ immediate)
+        case .andi, .andhi: setI(y & immediate)
+        case .xnori: setI(~(y ^ immediate))
+        case .addi: setI(y &+ immediate)
+        case .ori, .orhi: setI(y | immediate)
+        case .sli: setI(y << immediate)
+        case .cmpei: setI(y == immediate ? 1 : 0)
+        case .cmpgi: setI(Int32(bitPattern: y) > Int32(bitPattern: immediate) ? 1 : 0)
+        case .cmpgei: setI(Int32(bitPattern: y) >= Int32(bitPattern: immediate) ? 1 : 0)
+        case .cmpgeui: setI(y >= immediate ? 1 : 0)
+        case .cmpgui: setI(y > immediate ? 1 : 0)
+        case .cmpnei: setI(y != immediate ? 1 : 0)
+
+        // Loads and stores in the data view; elsewhere, the object's slow paths.
+        case .lb:
+            guard let value = read(1) else { return .slow(decoded.pointee, issue: issue) }
+            setI(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value))))
+        case .lh:
+            guard let value = read(2) else { return .slow(decoded.pointee, issue: issue) }
+            setI(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: value))))
+        case .lw:
+            guard let value = read(4) else { return .slow(decoded.pointee, issue: issue) }
+            setI(value)
+        case .lhu:
+            guard let value = read(2) else { return .slow(decoded.pointee, issue: issue) }
+            setI(value)
+        case .lbu:
+            guard let value = read(1) else { return .slow(decoded.pointee, issue: issue) }
+            setI(value)
+        case .sb: guard write(1) else { return .slow(decoded.pointee, issue: issue) }
+        case .sh: guard write(2) else { return .slow(decoded.pointee, issue: issue) }
+        case .sw: guard write(4) else { return .slow(decoded.pointee, issue: issue) }
+
+        // Conditional branches: rY (25:21) against rZ (20:16).
+        case .be: branch(y == z)
+        case .bg: branch(Int32(bitPattern: y) > Int32(bitPattern: z))
+        case .bge: branch(Int32(bitPattern: y) >= Int32(bitPattern: z))
+        case .bgeu: branch(y >= z)
+        case .bgu: branch(y > z)
+        case .bne: branch(y != z)
+
+        // Register forms: rX (15:11) = rY op rZ.
+        case .sru: setX(y >> (z & 31))
+        case .nor: setX(~(y | z))
+        case .mul: setX(y &* z)
+        case .divu, .modu:
+            guard z != 0 else { return .slow(decoded.pointee, issue: issue) }     // divide by zero
+            setX(decoded.pointee.operation == .divu ? y / z : y % z)
+            cycles &+= Timing.divideCycles - 1
+        case .sr: setX(UInt32(bitPattern: Int32(bitPattern: y) >> Int32(z & 31)))
+        case .xor: setX(y ^ z)
+        case .and: setX(y & z)
+        case .xnor: setX(~(y ^ z))
+        case .sextb: setX(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: y))))
+        case .add: setX(y &+ z)
+        case .or: setX(y | z)
+        case .sl: setX(y << (z & 31))
+        case .sub: setX(y &- z)
+        case .sexth: setX(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: y))))
+        case .cmpe: setX(y == z ? 1 : 0)
+        case .cmpg: setX(Int32(bitPattern: y) > Int32(bitPattern: z) ? 1 : 0)
+        case .cmpge: setX(Int32(bitPattern: y) >= Int32(bitPattern: z) ? 1 : 0)
+        case .cmpgeu: setX(y >= z ? 1 : 0)
+        case .cmpgu: setX(y > z ? 1 : 0)
+        case .cmpne: setX(y != z ? 1 : 0)
+
+        // Jumps and calls (eret and bret change IE: the object's).
+        case .b:
+            guard decoded.pointee.r0 < 30 else { return .slow(decoded.pointee, issue: issue) }
+            next = y
+            cycles &+= Timing.redirectPenalty
+        case .call:
+            r[29] = pc &+ 4
+            next = y
+            cycles &+= Timing.redirectPenalty
+        case .bi:
+            next = pc &+ immediate
+            cycles &+= Timing.predictedTakenPenalty
+        case .calli:
+            r[29] = pc &+ 4
+            next = pc &+ immediate
+            cycles &+= Timing.predictedTakenPenalty
+
+        // System: the object's.
+        case .rcsr, .wcsr, .raise, .user, .reserved27, .reserved2a, .reserved35:
+            return .slow(decoded.pointee, issue: issue)
+        }
+        ready[Int(decoded.pointee.destination)] = issue &+ UInt64(decoded.pointee.latency)
+        pc = next
         return nil
     }
 
-    /// The decoded instruction at `address`: from the code memory's cache, or through the bus.
-    @inline(__always)
-    func fetch(_ address: UInt32) -> (DecodedOp, Int)? {
-        if address &- code.base < code.limit, address & 3 == 0 {
-            let index = Int((address &- code.base) >> 2)
-            return (code.valid[index] ? code.ops[index] : code.cache!.takeUnretainedValue().op(at: index), Int(code.wait))
+    /// Finishes an issued instruction at pc that a burst left: every operation, the rare paths
+    /// included (device registers, watchpoints, exceptions, CSRs, host calls). An exception
+    /// entered still counts the instruction, as the pipeline retires it into the handler.
+    @inline(never)
+    func complete(_ op: DecodedOp, issue: UInt64, watching: Bool) -> LM32Stop? {
+        let here = pc
+        var next = here &+ 4
+        let y = registers[Int(op.r0)], z = registers[Int(op.r1)]
+        var raised = false
+        func enter(_ exception: LM32Exception) {
+            raise(exception, address: here)
+            raised = true
         }
-        return slowFetch(address)
+        func read(_ size: Int) -> UInt32? {
+            let address = y &+ op.immediate
+            if watching && dc & 0x3fc != 0 && watchpointHit(address, write: false) { enter(.watchpoint); return nil }
+            let result = data.holds(address, size: size) ? loadViewed(address, size: size) : slowLoad(address, size: size)
+            guard let (value, wait) = result else { enter(.dataBusError); return nil }
+            cycles &+= UInt64(wait)
+            return value
+        }
+        func write(_ size: Int) {
+            let address = y &+ op.immediate
+            if watching && dc & 0x3fc != 0 && watchpointHit(address, write: true) { enter(.watchpoint); return }
+            let wait = data.writable && data.holds(address, size: size) ? storeViewed(address, size: size, value: z) : slowStore(address, size: size, value: z)
+            guard let wait else { enter(.dataBusError); return }
+            cycles &+= UInt64(wait)
+        }
+        func busFault(_ access: BusFault.Access, _ size: Int) -> LM32Stop? {
+            raised && hostCalls && lastException == .dataBusError ? .busError(BusFault(pc: here, address: y &+ op.immediate, size: size, access: access)) : nil
+        }
+
+        switch op.operation {
+        case .lb, .lh, .lw, .lhu, .lbu:
+            let size = op.operation == .lw ? 4 : op.operation == .lh || op.operation == .lhu ? 2 : 1
+            if let value = read(size) {
+                switch op.operation {
+                case .lb: registers[Int(op.r1)] = UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value)))
+                case .lh: registers[Int(op.r1)] = UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: value)))
+                default: registers[Int(op.r1)] = value
+                }
+            }
+            if let stop = busFault(.read, size) { return stop }
+        case .sb, .sh, .sw:
+            let size = op.operation == .sw ? 4 : op.operation == .sh ? 2 : 1
+            write(size)
+            if let stop = busFault(.write, size) { return stop }
+        case .divu, .modu:
+            if z == 0 {
+                enter(.divideByZero)
+            } else {
+                registers[Int(op.r2)] = op.operation == .divu ? y / z : y % z
+                cycles &+= Timing.divideCycles - 1
+            }
+        case .b:                                                            // b rY (ret, eret, bret)
+            next = y
+            cycles &+= Timing.redirectPenalty
+            if op.r0 == 30 { ie = (ie & ~1) | (ie >> 1) & 1 }              // eret: IE <- EIE
+            if op.r0 == 31 { ie = (ie & ~1) | (ie >> 2) & 1 }              // bret: IE <- BIE
+        case .rcsr:
+            registers[Int(op.r2)] = readCSR(op.r0)
+        case .wcsr:
+            writeCSR(op.r0, z)
+        case .raise:
+            switch op.word & 0x3ff_ffff {
+            case 7 where hostCalls:
+                if let stop = hostCall(at: here) { return stop }
+                raised = true                                               // pc set past the scall
+            case 7:
+                enter(.systemCall)
+            case 2 where debuggerOwnsBreak:
+                return .breakInstruction(pc: here)
+            case 2:
+                enter(.breakpoint)
+            default:
+                return .illegalInstruction(pc: here, word: op.word)
+            }
+        case .user, .reserved27, .reserved2a, .reserved35:
+            return .illegalInstruction(pc: here, word: op.word)
+        default:
+            preconditionFailure("\(op.operation) is run by `ordinary`")
+        }
+        readyAt[Int(op.destination)] = issue &+ UInt64(op.latency)
+        instructions &+= 1
+        if !raised { pc = next }
+        return nil
+    }
+
+    /// Before an instruction, when something needs a look: an interrupt due or a breakpoint
+    /// on it is taken instead (true).
+    @inline(never)
+    func attend() -> Bool {
+        var exception: LM32Exception?
+        if ie & 1 != 0 && ip & im != 0 {
+            exception = .interrupt
+        } else if breakpointsSet && breakpoints.contains(where: { $0 & 1 != 0 && $0 & ~3 == pc }) {
+            exception = .breakpoint
+        }
+        guard let exception else { return false }
+        cycles &+= 1
+        exceptionSteps &+= 1
+        raise(exception, address: pc)
+        return true
     }
 
     /// Instructions are naturally aligned words: a misaligned pc (a jump to an odd address, an
     /// entry point or a debugger's pc) is an instruction bus error, as is a fetch from nowhere.
+    /// A fetch from memory the code view does not cover makes that memory's cache the view.
     @inline(never)
     func slowFetch(_ address: UInt32) -> (DecodedOp, Int)? {
         guard address & 3 == 0, let mapping = bus.mapping(at: address) else { return nil }
-        if let memory = mapping.device as? Memory {
+        // Memory mapped on a word boundary gets a code view (decoded once); other memory and
+        // devices are read word by word.
+        if let memory = mapping.device as? Memory, mapping.base & 3 == 0 {
             if codeCache?.memory !== memory || code.base != mapping.base {
                 let cache = DecodeCache(memory: memory, base: mapping.base)
                 codeCache = cache
@@ -378,35 +684,17 @@ public final class LM32CPU {
                 otherData = .none
                 thirdData = .none
             }
-            // Not through `fetch` again: a word the view does not cover (a memory whose size is
-            // not a multiple of 4) must end here, not come back.
-            let offset = address &- code.base
-            guard offset < code.limit else { return nil }
-            let index = Int(offset >> 2)
+            // A word the view does not cover (a memory whose size is not a multiple of 4) ends here.
+            guard let index = code.index(of: address) else { return nil }
             return (code.valid[index] ? code.ops[index] : code.cache!.takeUnretainedValue().op(at: index), Int(code.wait))
         }
         guard let (word, wait) = bus.read(address, size: 4) else { return nil }
         return (DecodedOp(word), wait)
     }
 
-    /// A data read, with the fast path for memory.
-    @inline(__always)
-    func load(_ address: UInt32, size: Int) -> (UInt32, Int)? {
-        if address >= data.base, UInt64(address) &+ UInt64(size) <= data.end, address % UInt32(size) == 0 {
-            return loadViewed(address, size: size)
-        }
-        return slowLoad(address, size: size)
-    }
-
     /// A load from the data view, whose bounds and alignment the caller has checked.
-    @inline(__always)
     func loadViewed(_ address: UInt32, size: Int) -> (UInt32, Int) {
-        let p = UnsafeRawPointer(data.storage + Int(address &- data.base))
-        switch size {
-        case 4: return (UInt32(bigEndian: p.loadUnaligned(as: UInt32.self)), data.wait)
-        case 2: return (UInt32(UInt16(bigEndian: p.loadUnaligned(as: UInt16.self))), data.wait)
-        default: return (UInt32(p.load(as: UInt8.self)), data.wait)
-        }
+        (data.load(address, size: size), Int(data.wait))
     }
 
     /// Points the data view at the memory holding `address`, if it is one.
@@ -431,7 +719,7 @@ public final class LM32CPU {
         otherData = data
         otherDataOwner = dataOwner
         dataOwner = memory
-        data = DataView(storage: memory.storage, base: base, end: end, wait: memory.waitStates,
+        data = DataView(storage: memory.storage, base: base, end: end, wait: UInt64(memory.waitStates),
                         writable: memory.writable, holdsCode: codeCache?.memory === memory)
         return true
     }
@@ -469,26 +757,12 @@ public final class LM32CPU {
         return (value, wait)
     }
 
-    /// A data write, with the fast path for memory; keeps decoded code in step.
-    @inline(__always)
-    func store(_ address: UInt32, size: Int, value: UInt32) -> Int? {
-        if data.writable, address >= data.base, UInt64(address) &+ UInt64(size) <= data.end, address % UInt32(size) == 0 {
-            return storeViewed(address, size: size, value: value)
-        }
-        return slowStore(address, size: size, value: value)
-    }
-
-    /// A store into the data view, whose bounds and alignment the caller has checked.
-    @inline(__always)
+    /// A store into the data view, whose bounds and alignment the caller has checked; keeps
+    /// decoded code in step.
     func storeViewed(_ address: UInt32, size: Int, value: UInt32) -> Int {
-        let p = UnsafeMutableRawPointer(data.storage + Int(address &- data.base))
-        switch size {
-        case 4: p.storeBytes(of: value.bigEndian, as: UInt32.self)
-        case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value).bigEndian, as: UInt16.self)
-        default: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-        }
+        data.store(address, size: size, value: value)
         if data.holdsCode, address &- code.base < code.limit { code.valid[Int((address &- code.base) >> 2)] = false }
-        return data.wait
+        return Int(data.wait)
     }
 
     @inline(never)
@@ -516,139 +790,6 @@ public final class LM32CPU {
             if mode != 0 && watchpoint == address && (mode == 3 || (mode == 2) == write) { return true }
         }
         return false
-    }
-
-    /// One instruction at `here`. Sets pc; raises exceptions.
-    @inline(__always)
-    func execute(_ i: DecodedOp, at here: UInt32) -> LM32Stop? {
-        var next = here &+ 4
-        let r = registerStorage
-        let y = r[Int(i.r0)], z = r[Int(i.r1)]
-        let immediate = i.immediate
-        func setX(_ value: UInt32) { r[Int(i.r2)] = value }     // RR destination (15:11)
-        func setI(_ value: UInt32) { r[Int(i.r1)] = value }     // RI destination (20:16)
-        func branch(_ taken: Bool) {
-            // Static prediction: backward branches taken, forward ones not.
-            let backward = Int32(bitPattern: i.immediate) < 0
-            if taken { next = here &+ i.immediate }
-            cycles &+= taken == backward ? (taken ? Timing.predictedTakenPenalty : 0) : Timing.redirectPenalty
-        }
-
-        switch i.opcode {
-        // Immediate forms: rX (20:16) = rY op immediate.
-        case 0x00: setI(y >> immediate)                                             // srui
-        case 0x01: setI(~(y | immediate))                                           // nori
-        case 0x02: setI(y &* immediate)                                             // muli
-        case 0x05: setI(UInt32(bitPattern: Int32(bitPattern: y) >> Int32(immediate)))  // sri
-        case 0x06: setI(y ^ immediate)                                              // xori
-        case 0x08: setI(y & immediate)                                              // andi
-        case 0x09: setI(~(y ^ immediate))                                           // xnori
-        case 0x0d: setI(y &+ immediate)                                             // addi
-        case 0x0e: setI(y | immediate)                                              // ori
-        case 0x0f: setI(y << immediate)                                             // sli
-        case 0x18: setI(y & immediate)                                              // andhi
-        case 0x19: setI(y == immediate ? 1 : 0)                                     // cmpei
-        case 0x1a: setI(Int32(bitPattern: y) > Int32(bitPattern: immediate) ? 1 : 0)   // cmpgi
-        case 0x1b: setI(Int32(bitPattern: y) >= Int32(bitPattern: immediate) ? 1 : 0)  // cmpgei
-        case 0x1c: setI(y >= immediate ? 1 : 0)                                     // cmpgeui
-        case 0x1d: setI(y > immediate ? 1 : 0)                                      // cmpgui
-        case 0x1e: setI(y | immediate)                                              // orhi
-        case 0x1f: setI(y != immediate ? 1 : 0)                                     // cmpnei
-
-        // Loads and stores.
-        case 0x04, 0x07, 0x0a, 0x0b, 0x10:
-            let address = y &+ immediate
-            let size = i.opcode == 0x0a ? 4 : (i.opcode == 0x07 || i.opcode == 0x0b) ? 2 : 1
-            if dc & 0x3fc != 0 && watchpointHit(address, write: false) { raise(.watchpoint, address: here); return nil }
-            guard let (value, wait) = load(address, size: size) else {
-                raise(.dataBusError, address: here)
-                return hostCalls ? .busError(BusFault(pc: here, address: address, size: size, access: .read)) : nil
-            }
-            cycles &+= UInt64(wait)
-            switch i.opcode {
-            case 0x04: setI(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value))))     // lb
-            case 0x07: setI(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: value))))    // lh
-            default: setI(value)                                                            // lw, lhu, lbu
-            }
-        case 0x03, 0x0c, 0x16:
-            let address = y &+ immediate
-            let size = i.opcode == 0x16 ? 4 : i.opcode == 0x03 ? 2 : 1
-            if dc & 0x3fc != 0 && watchpointHit(address, write: true) { raise(.watchpoint, address: here); return nil }
-            guard let wait = store(address, size: size, value: z) else {
-                raise(.dataBusError, address: here)
-                return hostCalls ? .busError(BusFault(pc: here, address: address, size: size, access: .write)) : nil
-            }
-            cycles &+= UInt64(wait)
-
-        // Conditional branches: rY (25:21) against rZ (20:16).
-        case 0x11: branch(y == z)                                                   // be
-        case 0x12: branch(Int32(bitPattern: y) > Int32(bitPattern: z))             // bg
-        case 0x13: branch(Int32(bitPattern: y) >= Int32(bitPattern: z))            // bge
-        case 0x14: branch(y >= z)                                                   // bgeu
-        case 0x15: branch(y > z)                                                    // bgu
-        case 0x17: branch(y != z)                                                   // bne
-
-        // Register forms: rX (15:11) = rY op rZ.
-        case 0x20: setX(y >> (z & 31))                                              // sru
-        case 0x21: setX(~(y | z))                                                   // nor
-        case 0x22: setX(y &* z)                                                     // mul
-        case 0x23, 0x31:                                                            // divu, modu
-            guard z != 0 else { raise(.divideByZero, address: here); return nil }
-            setX(i.opcode == 0x23 ? y / z : y % z)
-            cycles &+= Timing.divideCycles - 1
-        case 0x25: setX(UInt32(bitPattern: Int32(bitPattern: y) >> Int32(z & 31)))   // sr
-        case 0x26: setX(y ^ z)                                                      // xor
-        case 0x28: setX(y & z)                                                      // and
-        case 0x29: setX(~(y ^ z))                                                   // xnor
-        case 0x2c: setX(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: y))))     // sextb
-        case 0x2d: setX(y &+ z)                                                     // add
-        case 0x2e: setX(y | z)                                                      // or
-        case 0x2f: setX(y << (z & 31))                                              // sl
-        case 0x32: setX(y &- z)                                                     // sub
-        case 0x37: setX(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: y))))    // sexth
-        case 0x39: setX(y == z ? 1 : 0)                                             // cmpe
-        case 0x3a: setX(Int32(bitPattern: y) > Int32(bitPattern: z) ? 1 : 0)       // cmpg
-        case 0x3b: setX(Int32(bitPattern: y) >= Int32(bitPattern: z) ? 1 : 0)      // cmpge
-        case 0x3c: setX(y >= z ? 1 : 0)                                             // cmpgeu
-        case 0x3d: setX(y > z ? 1 : 0)                                              // cmpgu
-        case 0x3f: setX(y != z ? 1 : 0)                                             // cmpne
-
-        // Jumps, calls, returns.
-        case 0x30:                                                                  // b rY (ret, eret, bret)
-            next = y
-            cycles &+= Timing.redirectPenalty
-            if i.r0 == 30 { ie = (ie & ~1) | (ie >> 1) & 1 }                        // eret: IE <- EIE
-            if i.r0 == 31 { ie = (ie & ~1) | (ie >> 2) & 1 }                        // bret: IE <- BIE
-        case 0x36:                                                                  // call rY
-            r[29] = here &+ 4
-            next = y
-            cycles &+= Timing.redirectPenalty
-        case 0x38:                                                                  // bi
-            next = here &+ immediate
-            cycles &+= Timing.predictedTakenPenalty
-        case 0x3e:                                                                  // calli
-            r[29] = here &+ 4
-            next = here &+ immediate
-            cycles &+= Timing.predictedTakenPenalty
-
-        // System.
-        case 0x24: setX(readCSR(i.r0))                                              // rcsr
-        case 0x34: writeCSR(i.r0, z)                                                // wcsr
-        case 0x2b:                                                                  // raise
-            switch i.word & 0x3ff_ffff {
-            case 7:
-                if hostCalls { return hostCall(at: here) }
-                raise(.systemCall, address: here); return nil
-            case 2:
-                if debuggerOwnsBreak { return .breakInstruction(pc: here) }
-                raise(.breakpoint, address: here); return nil
-            default: return .illegalInstruction(pc: here, word: i.word)
-            }
-        default:                                                                    // 0x27, 0x2a, 0x35, user (0x33)
-            return .illegalInstruction(pc: here, word: i.word)
-        }
-        pc = next
-        return nil
     }
 
     /// A newlib system call as gdb's simulator performs it (sim/lm32/traps.c): results in r1,

@@ -5,43 +5,47 @@ import Glibc
 import Darwin
 #endif
 
-/// An LM32 instruction decoded once: its fields, its extended immediate, what it reads and
-/// writes, and its result latency, so that running it needs no decoding.
+/// An LM32 instruction decoded once: its operation, its fields, its extended immediate, what
+/// it reads and writes, and its result latency (all from the instruction table), so that
+/// running it needs no decoding.
 struct DecodedOp {
-    var opcode: UInt8
+    var operation: LM32Operation
     /// Bits 25:21, 20:16 and 15:11.
     var r0: UInt8, r1: UInt8, r2: UInt8
     /// Registers read (32: none) and written (32: none), for the latency model.
-    var source1: UInt8 = 32, source2: UInt8 = 32, destination: UInt8 = 32
-    var latency: UInt8 = 1
+    var source1: UInt8, source2: UInt8, destination: UInt8
+    var latency: UInt8
     /// The immediate as used (extended, or a branch's byte offset).
     var immediate: UInt32
     var word: UInt32
 
     init(_ word: UInt32) {
         let i = LM32Instruction(word: word)
+        let spec = i.spec
         self.word = word
-        opcode = i.opcode
+        operation = spec.operation
         r0 = i.r0
         r1 = i.r1
         r2 = i.r2
-        switch i.spec.format {
+        switch spec.format {
         case .branch, .jumpImmediate: immediate = UInt32(bitPattern: i.branchOffset)
         case .load, .store: immediate = UInt32(bitPattern: Int32(Int16(bitPattern: i.imm16)))
         default: immediate = i.immediateValue
         }
-        switch i.spec.format {
-        case .immediate, .load: source1 = r0; destination = r1
-        case .unary: source1 = r0; destination = r2
-        case .registers: source1 = r0; source2 = r1; destination = r2
-        case .store, .branch, .user: source1 = r0; source2 = r1
-        case .jumpRegister: source1 = r0; if opcode == 0x36 { destination = 29 }
-        case .jumpImmediate: if opcode == 0x3e { destination = 29 }
-        case .readCSR: destination = r2
-        case .writeCSR: source1 = r1
-        case .raise, .reserved: break
+        func register(_ field: LM32Spec.Field?) -> UInt8 {
+            switch field {
+            case .r0: return i.r0
+            case .r1: return i.r1
+            case .r2: return i.r2
+            case .ra: return 29
+            case nil: return 32
+            }
         }
-        latency = UInt8(LM32CPU.Timing.latency(opcode))
+        let roles = spec.roles
+        source1 = register(roles.source1)
+        source2 = register(roles.source2)
+        destination = register(roles.destination)
+        latency = spec.latency
     }
 }
 

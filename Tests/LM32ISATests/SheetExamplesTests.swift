@@ -46,3 +46,43 @@ import Testing
         #expect(LM32Instruction.immediate(0x0d, rX: 1, rY: 0, imm16: 0xffff).word == 0x3401_ffff)
     }
 }
+
+/// The instruction table's timing and operand roles against the LatticeMico32 manual's
+/// pipeline description (docs/timing.md, "LM32"), written out here by hand.
+@Suite struct TableFactsTests {
+    @Test func latenciesByUnit() {
+        let loadsAndMultiplies: Set<String> = ["lb", "lh", "lw", "lhu", "lbu", "mul", "muli"]
+        let shiftsAndCompares: Set<String> = ["sl", "sli", "sr", "sri", "sru", "srui", "cmpe", "cmpei", "cmpne", "cmpnei",
+                                              "cmpg", "cmpgi", "cmpge", "cmpgei", "cmpgu", "cmpgui", "cmpgeu", "cmpgeui"]
+        for spec in LM32.specs {
+            let expected: UInt8 = loadsAndMultiplies.contains(spec.mnemonic) ? 3 : shiftsAndCompares.contains(spec.mnemonic) ? 2 : 1
+            #expect(spec.latency == expected, "\(spec.mnemonic)")
+        }
+    }
+
+    @Test func operationsAreTheirOpcodes() {
+        #expect(LM32Operation.allCases.count == 64)
+        for operation in LM32Operation.allCases {
+            #expect(operation.spec.operation == operation)
+            #expect(LM32Instruction(word: UInt32(operation.opcode) << 26).operation == operation)
+        }
+        #expect(LM32Operation.addi.opcode == 0x0d && LM32Operation.calli.opcode == 0x3e && LM32Operation.wcsr.opcode == 0x34)
+        #expect(LM32.operation(named: "sexth") == .sexth)
+        #expect(LM32.operation(named: "reserved") == nil)
+        #expect(LM32.operation(named: "raise") == nil)      // written scall / break
+    }
+
+    @Test func whatEachFormatReadsAndWrites() {
+        let call = LM32Operation.call.spec.roles, calli = LM32Operation.calli.spec.roles
+        #expect(call.source1 == .r0 && call.source2 == nil && call.destination == .ra)
+        #expect(calli.source1 == nil && calli.destination == .ra)
+        let store = LM32Operation.sw.spec.roles
+        #expect(store.source1 == .r0 && store.source2 == .r1 && store.destination == nil)
+        let load = LM32Operation.lw.spec.roles
+        #expect(load.source1 == .r0 && load.source2 == nil && load.destination == .r1)
+        let add = LM32Operation.add.spec.roles
+        #expect(add.source1 == .r0 && add.source2 == .r1 && add.destination == .r2)
+        #expect(LM32Operation.b.spec.roles.destination == nil)
+        #expect(LM32Operation.wcsr.spec.roles.source1 == .r1 && LM32Operation.rcsr.spec.roles.destination == .r2)
+    }
+}
