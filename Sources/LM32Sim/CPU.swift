@@ -61,53 +61,59 @@ public struct RegisterFile {
 /// The LatticeMico32 core, full configuration: multiplier, divider, barrel shifter, sign
 /// extension and cycle counter. Big-endian; r0 is zero by convention only (as in the RTL).
 /// Instructions are decoded once per word of memory and cached (DecodeCache).
+///
+/// The run loop keeps its hot state in locals; the state the rare paths touch (device
+/// accesses, exceptions, CSRs) is marked `@exclusivity(unchecked)`: one thread drives a CPU,
+/// and only its own methods, or the system between runs, change it, never inside another
+/// access to the same property. Checked, those accesses were a fifth of `eric scan --soc`'s
+/// time (the firmware reaches a device every few instructions). Arrays stay checked.
 public final class LM32CPU {
     let registerStorage: UnsafeMutablePointer<UInt32>
     public let registers: RegisterFile
-    public var pc: UInt32
+    @exclusivity(unchecked) public var pc: UInt32
     /// IE: bit 0 IE, bit 1 EIE (IE saved on an exception), bit 2 BIE (saved on a debug exception).
-    public var ie: UInt32 = 0 { didSet { updateAttention() } }
-    public var im: UInt32 = 0 { didSet { updateAttention() } }
+    @exclusivity(unchecked) public var ie: UInt32 = 0 { didSet { updateAttention() } }
+    @exclusivity(unchecked) public var im: UInt32 = 0 { didSet { updateAttention() } }
     /// Pending interrupts, latched: a line sets its bit, software clears it by writing 1 (a
     /// line still driven sets it again at once, as it would before the next instruction).
-    public var ip: UInt32 = 0 {
+    @exclusivity(unchecked) public var ip: UInt32 = 0 {
         didSet {
             if ip & interruptLines != interruptLines { ip |= interruptLines }
             updateAttention()
         }
     }
-    public var eba: UInt32
-    public var deba: UInt32
+    @exclusivity(unchecked) public var eba: UInt32
+    @exclusivity(unchecked) public var deba: UInt32
     /// DC: bit 0 single step, bit 1 route every exception to DEBA, bits 2-9 watchpoint modes.
-    public var dc: UInt32 = 0 { didSet { updateAttention() } }
+    @exclusivity(unchecked) public var dc: UInt32 = 0 { didSet { updateAttention() } }
     public var breakpoints = [UInt32](repeating: 0, count: 4) {
         didSet {
             breakpointsSet = breakpoints.contains { $0 & 1 != 0 }
             updateAttention()
         }
     }
-    var breakpointsSet = false
+    @exclusivity(unchecked) var breakpointsSet = false
     public var watchpoints = [UInt32](repeating: 0, count: 4)
     public var jtx: UInt32 = 0
     public var jrx: UInt32 = 0
     /// CC, the cycle counter.
-    public var cycles: UInt64 = 0
-    public var instructions: UInt64 = 0
+    @exclusivity(unchecked) public var cycles: UInt64 = 0
+    @exclusivity(unchecked) public var instructions: UInt64 = 0
     /// Interrupt lines as devices drive them; latched into IP (at once: the same as before
     /// each instruction, since IP only changes through its setter).
-    public var interruptLines: UInt32 = 0 {
+    @exclusivity(unchecked) public var interruptLines: UInt32 = 0 {
         didSet {
             if ip & interruptLines != interruptLines { ip |= interruptLines } else { updateAttention() }
         }
     }
     /// The last exception taken (kept until the next one), for debuggers and tests.
-    public private(set) var lastException: LM32Exception?
+    @exclusivity(unchecked) public private(set) var lastException: LM32Exception?
     /// How many exceptions have been taken: single-stepping stops only after a step that
     /// took none.
-    public private(set) var exceptionsTaken: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var exceptionsTaken: UInt64 = 0
     /// Exceptions taken instead of an instruction (an interrupt, a breakpoint, a fetch that
     /// failed): with `instructions`, every step the CPU has made.
-    public private(set) var exceptionSteps: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var exceptionSteps: UInt64 = 0
     /// Steps made: instructions executed and exceptions taken in their place. A limit on a
     /// program's run counts these, so a CPU that only takes exceptions still reaches it.
     public var steps: UInt64 { instructions &+ exceptionSteps }
@@ -116,13 +122,13 @@ public final class LM32CPU {
     /// The "virtual environment" of gdb's LM32 simulator: `scall` performs newlib system calls
     /// (r8 = number, arguments r1-r3; exit and write) instead of raising an exception, so
     /// programs built for `lm32-elf-run` run unchanged.
-    public var hostCalls = false
+    @exclusivity(unchecked) public var hostCalls = false
     /// Where `run(budget:untilCycle:)` stops; devices may bring it forward while it runs.
-    public var stopAtCycle: UInt64 = .max
+    @exclusivity(unchecked) public var stopAtCycle: UInt64 = .max
     /// A debugger is attached and plants `break` as its software breakpoint: executing one
     /// stops the simulation at it (as a JTAG debugger would) instead of entering the debug
     /// exception, so the program's own DEBA handler never sees the debugger's breakpoints.
-    public var debuggerOwnsBreak = false
+    @exclusivity(unchecked) public var debuggerOwnsBreak = false
     /// What the program wrote to file descriptors 1 and 2 through host calls.
     public var hostOutput: [UInt8] = []
     /// Cycle from which each register's latest value can be used (result latencies); slot 32
@@ -130,21 +136,21 @@ public final class LM32CPU {
     let readyAt: UnsafeMutablePointer<UInt64>
     /// Decoded instructions of the memory the code runs from (owner), and raw views of it and
     /// of the memory data accesses hit last: plain values, so the hot path counts no references.
-    var codeCache: DecodeCache?
-    var code = CodeView.none
-    var dataOwner: Memory?
-    var data = DataView.none
+    @exclusivity(unchecked) var codeCache: DecodeCache?
+    @exclusivity(unchecked) var code = CodeView.none
+    @exclusivity(unchecked) var dataOwner: Memory?
+    @exclusivity(unchecked) var data = DataView.none
     /// The memories data accesses hit before the last one, most recent first: firmware
     /// alternates between its RAM, its ROM's constants and a device's buffer memory (a frame
     /// built byte by byte from a template and RAM tables), and each switch would otherwise
     /// cost a bus lookup.
-    var otherDataOwner: Memory?
-    var otherData = DataView.none
-    var thirdDataOwner: Memory?
-    var thirdData = DataView.none
+    @exclusivity(unchecked) var otherDataOwner: Memory?
+    @exclusivity(unchecked) var otherData = DataView.none
+    @exclusivity(unchecked) var thirdDataOwner: Memory?
+    @exclusivity(unchecked) var thirdData = DataView.none
     /// Whether an interrupt is due, a breakpoint is set or single-stepping is on: the only
     /// cases where `step` must look before fetching.
-    var attention = false
+    @exclusivity(unchecked) var attention = false
 
     struct CodeView {
         let ops: UnsafeMutablePointer<DecodedOp>
@@ -728,9 +734,9 @@ public final class LM32CPU {
     /// most frequent non-memory accesses): loads and stores in `ioBase ..< ioBase + ioSize` go
     /// straight to `ioDevice`, which the bus also maps there (debuggers and loaders use the
     /// bus). The bus keeps the device alive.
-    public private(set) var ioBase: UInt32 = 0
-    public private(set) var ioSize: UInt32 = 0
-    unowned(unsafe) var ioDevice: BusDevice?
+    @exclusivity(unchecked) public private(set) var ioBase: UInt32 = 0
+    @exclusivity(unchecked) public private(set) var ioSize: UInt32 = 0
+    @exclusivity(unchecked) unowned(unsafe) var ioDevice: BusDevice?
 
     /// Routes `base ..< base + size` (a multiple of 4) to `device`, which must be attached to
     /// the bus at the same place.
