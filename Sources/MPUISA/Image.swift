@@ -348,8 +348,21 @@ public enum CRC32 {
     }
 
     public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
+        // Arrays and slices (every frame the simulated MAC checks) without the generic
+        // iterator: it was 5 % of `eric scan --soc`.
+        if let crc = bytes.withContiguousStorageIfAvailable({ buffer in
+            table.withUnsafeBufferPointer { update(0xFFFF_FFFF, buffer, table: $0) }
+        }) {
+            return crc ^ 0xFFFF_FFFF
+        }
         var crc: UInt32 = 0xFFFF_FFFF
         for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xff)] ^ (crc >> 8) }
         return crc ^ 0xFFFF_FFFF
+    }
+
+    static func update(_ start: UInt32, _ bytes: UnsafeBufferPointer<UInt8>, table: UnsafeBufferPointer<UInt32>) -> UInt32 {
+        var crc = start
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xff)] ^ (crc >> 8) }
+        return crc
     }
 }
