@@ -95,9 +95,13 @@ public enum Spelling {
 
     /// The closest candidate within a distance that grows with the word's length, or nil.
     public static func nearest(to word: String, in candidates: some Sequence<String>) -> String? {
+        let length = word.lowercased().unicodeScalars.count
         let limit = max(1, min(3, word.count / 3 + 1))
         var best: (String, Int)?
         for candidate in candidates {
+            // The distance is at least the difference in length: a long garbage token (a
+            // fuzzer's) is not compared letter by letter with every mnemonic.
+            guard abs(candidate.lowercased().unicodeScalars.count - length) <= limit else { continue }
             let d = distance(word, candidate)
             if d <= limit, best == nil || d < best!.1 || (d == best!.1 && candidate < best!.0) { best = (candidate, d) }
         }
