@@ -62,6 +62,37 @@ public enum LM32Operation: UInt8, Sendable, CaseIterable {
     public var spec: LM32Spec { LM32.specs[Int(rawValue)] }
 }
 
+/// The relation a compare (cmpe, cmpei...) or conditional branch (be...) tests: the low three
+/// bits of its opcode, the same in the register, immediate and branch forms.
+public enum LM32Relation: UInt8, Sendable {
+    case equal = 1, greater, greaterOrEqual, greaterOrEqualUnsigned, greaterUnsigned
+    case notEqual = 7
+
+    /// For each relation (by raw value), a byte whose bit k says whether it holds when
+    /// k = (a == b) | (a > b signed) << 1 | (a > b unsigned) << 2.
+    @usableFromInline static var truth: UInt64 { 0x55_00_F0_FA_EE_CC_AA_00 }
+
+    /// Whether the relation `opcode & 7` holds: branch-free, for the simulator's compares and
+    /// branches (their opcodes' low three bits name the relation in all three forms).
+    @inlinable @inline(__always)
+    public static func holds(opcode: UInt8, _ a: UInt32, _ b: UInt32) -> Bool {
+        let facts = (a == b ? 1 : 0) | (Int32(bitPattern: a) > Int32(bitPattern: b) ? 2 : 0) | (a > b ? 4 : 0)
+        return (truth >> (UInt64(opcode & 7) &* 8 &+ UInt64(facts))) & 1 != 0
+    }
+
+    /// The same, spelled out.
+    public func holds(_ a: UInt32, _ b: UInt32) -> Bool {
+        switch self {
+        case .equal: return a == b
+        case .greater: return Int32(bitPattern: a) > Int32(bitPattern: b)
+        case .greaterOrEqual: return Int32(bitPattern: a) >= Int32(bitPattern: b)
+        case .greaterOrEqualUnsigned: return a >= b
+        case .greaterUnsigned: return a > b
+        case .notEqual: return a != b
+        }
+    }
+}
+
 public struct LM32Spec: Sendable {
     public let operation: LM32Operation
     public let mnemonic: String

@@ -445,6 +445,9 @@ public final class LM32CPU {
         var next = pc &+ 4
         let y = r[Int(decoded.pointee.r0)], z = r[Int(decoded.pointee.r1)], immediate = decoded.pointee.immediate
 
+        @inline(__always) func relation(_ a: UInt32, _ b: UInt32) -> Bool {
+            LM32Relation.holds(opcode: decoded.pointee.operation.opcode, a, b)
+        }
         @inline(__always) func setX(_ value: UInt32) { r[Int(decoded.pointee.r2)] = value }     // RR destination (15:11)
         @inline(__always) func setI(_ value: UInt32) { r[Int(decoded.pointee.r1)] = value }     // RI destination (20:16)
         @inline(__always) func branch(_ taken: Bool) {
@@ -481,12 +484,7 @@ public final class LM32CPU {
         case .addi: setI(y &+ immediate)
         case .ori, .orhi: setI(y | immediate)
         case .sli: setI(y << immediate)
-        case .cmpei: setI(y == immediate ? 1 : 0)
-        case .cmpgi: setI(Int32(bitPattern: y) > Int32(bitPattern: immediate) ? 1 : 0)
-        case .cmpgei: setI(Int32(bitPattern: y) >= Int32(bitPattern: immediate) ? 1 : 0)
-        case .cmpgeui: setI(y >= immediate ? 1 : 0)
-        case .cmpgui: setI(y > immediate ? 1 : 0)
-        case .cmpnei: setI(y != immediate ? 1 : 0)
+        case .cmpei, .cmpgi, .cmpgei, .cmpgeui, .cmpgui, .cmpnei: setI(relation(y, immediate) ? 1 : 0)
 
         // Loads and stores in the data view; elsewhere, the object's slow paths.
         case .lb:
@@ -509,12 +507,7 @@ public final class LM32CPU {
         case .sw: guard write(4) else { return .slow(decoded.pointee, issue: issue) }
 
         // Conditional branches: rY (25:21) against rZ (20:16).
-        case .be: branch(y == z)
-        case .bg: branch(Int32(bitPattern: y) > Int32(bitPattern: z))
-        case .bge: branch(Int32(bitPattern: y) >= Int32(bitPattern: z))
-        case .bgeu: branch(y >= z)
-        case .bgu: branch(y > z)
-        case .bne: branch(y != z)
+        case .be, .bg, .bge, .bgeu, .bgu, .bne: branch(relation(y, z))
 
         // Register forms: rX (15:11) = rY op rZ.
         case .sru: setX(y >> (z & 31))
@@ -534,12 +527,7 @@ public final class LM32CPU {
         case .sl: setX(y << (z & 31))
         case .sub: setX(y &- z)
         case .sexth: setX(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: y))))
-        case .cmpe: setX(y == z ? 1 : 0)
-        case .cmpg: setX(Int32(bitPattern: y) > Int32(bitPattern: z) ? 1 : 0)
-        case .cmpge: setX(Int32(bitPattern: y) >= Int32(bitPattern: z) ? 1 : 0)
-        case .cmpgeu: setX(y >= z ? 1 : 0)
-        case .cmpgu: setX(y > z ? 1 : 0)
-        case .cmpne: setX(y != z ? 1 : 0)
+        case .cmpe, .cmpg, .cmpge, .cmpgeu, .cmpgu, .cmpne: setX(relation(y, z) ? 1 : 0)
 
         // Jumps and calls (eret and bret change IE: the object's).
         case .b:

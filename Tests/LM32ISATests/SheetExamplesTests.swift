@@ -86,3 +86,29 @@ import Testing
         #expect(LM32Operation.wcsr.spec.roles.source1 == .r1 && LM32Operation.rcsr.spec.roles.destination == .r2)
     }
 }
+
+/// The relations of compares and branches: one per low three opcode bits, in all three forms.
+@Suite struct RelationTests {
+    @Test func theOpcodeBitsNameTheSameRelation() {
+        let groups: [[LM32Operation]] = [[.cmpe, .cmpei, .be], [.cmpg, .cmpgi, .bg], [.cmpge, .cmpgei, .bge],
+                                         [.cmpgeu, .cmpgeui, .bgeu], [.cmpgu, .cmpgui, .bgu], [.cmpne, .cmpnei, .bne]]
+        let relations: [LM32Relation] = [.equal, .greater, .greaterOrEqual, .greaterOrEqualUnsigned, .greaterUnsigned, .notEqual]
+        for (group, relation) in zip(groups, relations) {
+            for operation in group { #expect(operation.opcode & 7 == relation.rawValue, "\(operation)") }
+        }
+    }
+
+    @Test func theBranchFreeTestAgreesWithTheRelations() {
+        // Worked out by hand: 0xffffffff is -1 signed and the largest unsigned.
+        #expect(LM32Relation.greater.holds(1, 0xffff_ffff) && !LM32Relation.greaterUnsigned.holds(1, 0xffff_ffff))
+        #expect(LM32Relation.greaterOrEqualUnsigned.holds(7, 7) && !LM32Relation.notEqual.holds(7, 7))
+        let values: [UInt32] = [0, 1, 2, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff]
+        for relation in [LM32Relation.equal, .greater, .greaterOrEqual, .greaterOrEqualUnsigned, .greaterUnsigned, .notEqual] {
+            for a in values {
+                for b in values {
+                    #expect(LM32Relation.holds(opcode: 0x38 | relation.rawValue, a, b) == relation.holds(a, b), "\(relation) \(a) \(b)")
+                }
+            }
+        }
+    }
+}
