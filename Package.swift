@@ -40,9 +40,6 @@ let package = Package(
         .target(name: "HostMemory"),
         // The LM32 instruction table: encoder, decoder, disassembler.
         .target(name: "LM32ISA"),
-        // The LM32 core and its bus. The core's state is class properties that only its own
-        // methods touch: the run-time exclusivity checks (60 % of the time) are off, the
-        // compile-time ones stay.
         .target(name: "ELF32"),
         // libpcap (Debian's libpcap-dev), and pcap captures written and read through it.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -64,6 +61,8 @@ let package = Package(
         // The GDB remote serial protocol: packets, commands, TCP; and the LM32 as its target.
         .target(name: "GDBRemote", dependencies: ["LM32Sim", "Sockets"]),
         .target(name: "Sockets"),
+        // The LM32 core and its bus. The run loop keeps its hot state in locals; the state its
+        // rare paths touch is marked @exclusivity(unchecked) property by property (CPU.swift).
         .target(name: "LM32Sim", dependencies: ["LM32ISA", "ELF32"]),
         // Footprint correlation: follow-ups between pages, findings and candidates with evidence.
         .target(name: "Correlation", dependencies: ["MPUISA", "MPUSim"]),
