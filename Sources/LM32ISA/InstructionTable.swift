@@ -79,18 +79,6 @@ public enum LM32Relation: UInt8, Sendable {
         let facts = (a == b ? 1 : 0) | (Int32(bitPattern: a) > Int32(bitPattern: b) ? 2 : 0) | (a > b ? 4 : 0)
         return (truth >> (UInt64(opcode & 7) &* 8 &+ UInt64(facts))) & 1 != 0
     }
-
-    /// The same, spelled out.
-    public func holds(_ a: UInt32, _ b: UInt32) -> Bool {
-        switch self {
-        case .equal: return a == b
-        case .greater: return Int32(bitPattern: a) > Int32(bitPattern: b)
-        case .greaterOrEqual: return Int32(bitPattern: a) >= Int32(bitPattern: b)
-        case .greaterOrEqualUnsigned: return a >= b
-        case .greaterUnsigned: return a > b
-        case .notEqual: return a != b
-        }
-    }
 }
 
 public struct LM32Spec: Sendable {

@@ -432,6 +432,16 @@ public final class LM32CPU {
         return (executed, exit)
     }
 
+    /// A loaded byte or halfword as its load extends it (lb, lh sign-extend; the others zero).
+    @inline(__always)
+    static func extended(_ value: UInt32, by load: LM32Operation) -> UInt32 {
+        switch load {
+        case .lb: return UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value)))
+        case .lh: return UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: value)))
+        default: return value
+        }
+    }
+
     /// One ordinary instruction: issued, run, retired (nil); or issued and left for `complete`.
     /// Inlined into the burst's loop, where pc and cycles are its locals.
     @inline(__always)
@@ -489,10 +499,10 @@ public final class LM32CPU {
         // Loads and stores in the data view; elsewhere, the object's slow paths.
         case .lb:
             guard let value = read(1) else { return .slow(decoded.pointee, issue: issue) }
-            setI(UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value))))
+            setI(Self.extended(value, by: .lb))
         case .lh:
             guard let value = read(2) else { return .slow(decoded.pointee, issue: issue) }
-            setI(UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: value))))
+            setI(Self.extended(value, by: .lh))
         case .lw:
             guard let value = read(4) else { return .slow(decoded.pointee, issue: issue) }
             setI(value)
@@ -590,13 +600,7 @@ public final class LM32CPU {
         switch op.operation {
         case .lb, .lh, .lw, .lhu, .lbu:
             let size = op.operation == .lw ? 4 : op.operation == .lh || op.operation == .lhu ? 2 : 1
-            if let value = read(size) {
-                switch op.operation {
-                case .lb: registers[Int(op.r1)] = UInt32(bitPattern: Int32(Int8(truncatingIfNeeded: value)))
-                case .lh: registers[Int(op.r1)] = UInt32(bitPattern: Int32(Int16(truncatingIfNeeded: value)))
-                default: registers[Int(op.r1)] = value
-                }
-            }
+            if let value = read(size) { registers[Int(op.r1)] = Self.extended(value, by: op.operation) }
             if let stop = busFault(.read, size) { return stop }
         case .sb, .sh, .sw:
             let size = op.operation == .sw ? 4 : op.operation == .sh ? 2 : 1
