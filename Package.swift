@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "AsmKitTests", dependencies: ["AsmKit"]),
         .testTarget(name: "MPUISATests", dependencies: ["MPUISA"]),
         .testTarget(name: "MPUAsmTests", dependencies: ["MPUAsm", "MPUISA", "AsmKit", "TestSupport", "mpuas"]),
-        .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA", "Synth"]),
+        .testTarget(name: "MPUSimTests", dependencies: ["MPUSim", "MPUAsm", "MPUISA", "Synth", "TestSupport"]),
         .testTarget(name: "DumpsTests", dependencies: ["Dumps", "MPUSim", "MPUAsm", "TestSupport", "CZlib", "CLZO", "CSnappy", "CZstd"]),
         .testTarget(name: "AutomataTests", dependencies: ["Correlation", "Synth", "Dumps", "MPUSim", "MPUAsm", "MPUISA", "ShippedAutomata", "TestSupport"]),
         .testTarget(name: "LM32ISATests", dependencies: ["LM32ISA", "TestSupport"]),

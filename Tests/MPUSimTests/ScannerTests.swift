@@ -3,6 +3,7 @@ import MPUAsm
 import MPUISA
 @testable import MPUSim
 import Synth
+import TestSupport
 import Testing
 
 func page(_ fill: (Int) -> UInt64) -> [UInt8] {
@@ -137,7 +138,7 @@ func page(_ fill: (Int) -> UInt64) -> [UInt8] {
     }
 
     @Test func rawDumpMapsTheFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("raw-\(UUID().uuidString).raw").path
+        let path = try temporaryDirectory().appendingPathComponent("dump.raw").path
         var bytes = page { UInt64(0x20_0000 + $0 * 0x1000) | 7 }
         bytes += [UInt8](repeating: 0, count: 4096) + [1, 2, 3]
         try Data(bytes).write(to: URL(fileURLWithPath: path))

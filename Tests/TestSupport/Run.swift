@@ -41,8 +41,20 @@ public struct Run {
     }
 }
 
+/// One folder per test process, removed when the process exits, so that a run of the suite
+/// leaves nothing behind in the system's temporary folder (it used to leave ~1,500 folders).
+private let testScratchRoot: URL = {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("eric-tests-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    testScratchRootPath = root.path
+    atexit { if let path = testScratchRootPath { try? FileManager.default.removeItem(atPath: path) } }
+    return root
+}()
+nonisolated(unsafe) private var testScratchRootPath: String?
+
+/// A fresh folder for one test, inside the process's scratch root.
 public func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mpuas-test-\(UUID().uuidString)")
+    let url = testScratchRoot.appendingPathComponent(UUID().uuidString)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
