@@ -771,8 +771,8 @@ public final class LM32CPU {
             codeCache?.flushIfStale()
             return device.waitStates
         }
-        if let (memory, _, end) = bus.memory(at: address), memory.writable, UInt64(address) + UInt64(size) <= end {
-            viewData(at: address)
+        // Memory: through the data views (the two kept views first, then a bus lookup).
+        if viewData(at: address), data.writable, UInt64(address) + UInt64(size) <= data.end {
             return storeViewed(address, size: size, value: value)
         }
         // ROM refuses the CPU's writes (a bus error); a device may write memory (DMA):
