@@ -16,6 +16,13 @@ extension Assembly {
         if RegisterName(name) != nil { return .unavailable("'\(name)' is a register; registers are written without '$'") }
         if !final { return .unavailable("'\(name)' is not defined above this line (.set and .if only see earlier definitions)") }
         var message = name.hasPrefix(".") ? "undefined local label '\(name)'" + (site.scope.isEmpty ? "" : " (in the scope of '\(site.scope)')") : "undefined symbol '\(name)'"
+        // The same local name in another scope: say where, rather than suggest the name typed.
+        if name.hasPrefix("."), let other = labels.keys.filter({ $0 != full && $0.hasSuffix(name) }).min() {
+            let owner = other.dropLast(name.count)
+            message += owner.isEmpty ? "; '\(name)' is defined before the first label, and only lines above that label see it"
+                                     : "; '\(name)' is local to '\(owner)' (write '\(other)' to reach it from here)"
+            return .unavailable(message)
+        }
         let known = Array(labels.keys) + Array(constants.keys)
         if let suggestion = Spelling.nearest(to: full, in: known) {
             message += "; did you mean '\(suggestion)'?"

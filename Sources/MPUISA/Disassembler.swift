@@ -2,13 +2,14 @@
 // it gives back the same bytes.
 
 extension Instruction {
-    /// `loadw r2, $0x1000`. `labelFor` names program addresses used as jump targets.
+    /// `loadw r2, $0x1000`. `labelFor` names program addresses used as jump targets (only
+    /// those: an `mload`'s page offset is an address in the page, not in the program).
     public func text(labelFor: (UInt64) -> String? = { _ in nil }) -> String {
         let name = spec.mnemonic(for: format) + String(size.suffix)
         var operands = registers.map(\.description)
         if format == .immediate, let form = spec.immediateForm {
             let value = immediateValue
-            if form.immediate == .address, let label = labelFor(value) {
+            if form.immediate == .address, spec.registerForm?.contains(where: { $0.role == .target }) == true, let label = labelFor(value) {
                 operands.append("$" + label)
             } else {
                 operands.append("$" + Instruction.literal(value, size: size))
@@ -81,10 +82,18 @@ public enum Disassembler {
         if image.entry != 0 {
             out.append(".entry " + (labels[UInt64(image.entry)]?.first ?? "0x" + String(image.entry, radix: 16)))
         }
+        // A label whose name starts with a dot is local: written after another label, the
+        // assembler would read it in that label's scope. Such names (a source's local labels
+        // defined before its first other label) come first, and references to them after the
+        // scope changes are written as numbers.
+        var scoped = false
         for line in lines {
-            for label in labels[UInt64(line.address)] ?? [] { out.append(label + ":") }
+            for label in labels[UInt64(line.address)] ?? [] {
+                out.append(label + ":")
+                if !label.hasPrefix(".") { scoped = true }
+            }
             let instruction = try line.instruction.get()
-            let text = instruction.text { labels[$0]?.first }
+            let text = instruction.text { labels[$0]?.first { !scoped || !$0.hasPrefix(".") } }
             let pad = String(repeating: " ", count: max(1, 28 - text.count))
             out.append("    " + text + pad + "// " + hexDigits(UInt64(line.address), 4))
         }

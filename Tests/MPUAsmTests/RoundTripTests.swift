@@ -1,3 +1,4 @@
+import Foundation
 import MPUAsm
 import MPUISA
 import Testing
@@ -50,6 +51,30 @@ import Testing
             }
         }
         return all
+    }
+
+    /// Found by the mpuas fuzz campaign of 2026-12-05: a local label defined before the
+    /// first label (`.start`) named the jump target 0 and the page offset 0 after another
+    /// label, where `$.start` no longer resolves, so `mpuas -d` gave source that did not
+    /// assemble. Such references stay numbers; page offsets are never labels.
+    @Test func localLabelsOutsideTheirScopeAndPageOffsetsStayNumbers() throws {
+        let source = """
+            .automaton "scopes"
+            .start:
+                jmpw $.start
+                mloadq r1, $0
+            next:
+                jmpw $0
+                mloadq r2, $8
+            .inner:
+                jmpw $next.inner
+            """
+        let image = try #require(MPUAssembler.assemble(source: source, name: "scopes.s").image)
+        let text = try Disassembler.source(of: image)
+        let code = text.split(separator: "\n").filter { $0.hasPrefix("    ") }.map { $0.split(separator: "/")[0].trimmingCharacters(in: .whitespaces) }
+        #expect(code == ["jmpw $.start", "mloadq r1, $0", "jmpw $0", "mloadq r2, $8", "jmpw $next.inner"])
+        let again = try #require(MPUAssembler.assemble(source: text, name: "again.s").image)
+        #expect(again.serialized() == image.serialized())
     }
 
     @Test func everyFormRoundTrips() throws {

@@ -15,13 +15,20 @@
 .equx A, 1                          // error: unknown directive '.equx'; did you mean '.equ'?
 .equ NOVALUE                        // error: expected ',' after the name, found end of line
 .entry nowhere                      // error: undefined symbol 'nowhere'
+.top:
 start:
-start:                              // error@1: duplicate definition of 'start' (already defined as a label at symbols.s:18:1)
+start:                              // error@1: duplicate definition of 'start' (already defined as a label at symbols.s:19:1)
 r5:                                 // error: 'r5' is a register name and cannot be a label
     jmpw $strat                     // error@11: undefined symbol 'strat'; did you mean 'start'?
     jmpw $.missing                  // error: undefined local label '.missing' (in the scope of 'start')
     loadw r1, $STEP2                // error: undefined symbol 'STEP2'
     loadw r1, $HIT                  // the alert name is a constant
+.inner:
+    intq r0
+later:
+    jmpw $.inner                    // error@11: undefined local label '.inner' (in the scope of 'later'); '.inner' is local to 'start' (write 'start.inner' to reach it from here)
+    jmpw $start.inner               // a local label of another scope, in full
+    jmpw $.top                      // error@11: undefined local label '.top' (in the scope of 'later'); '.top' is defined before the first label, and only lines above that label see it
 .error "stop here"                  // error@1: stop here
 .else                               // error: '.else' without '.if'
 .endif                              // error: '.endif' without '.if'
