@@ -30,6 +30,26 @@ import Testing
         #expect(FileManager.default.contents(atPath: again) == FileManager.default.contents(atPath: image))
     }
 
+    /// `-o /dev/null` as root once replaced the device with a regular file: output went to a
+    /// temporary file renamed over the path. A device or a pipe is written into instead.
+    @Test func outputIntoAPipeKeepsThePipe() throws {
+        let tmp = try temporaryDirectory()
+        let fifo = tmp.appendingPathComponent("out.fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)     // so that mpuas's open does not wait
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let run = try Run("mpuas", ["Fixtures/mpuas/ok/slides-ept-corrected.s", "-o", fifo])
+        #expect(run.status == 0, "\(run.stderr)")
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = read(reader, &buffer, buffer.count)
+        let image = tmp.appendingPathComponent("ept.mpu").path
+        #expect(try Run("mpuas", ["Fixtures/mpuas/ok/slides-ept-corrected.s", "-o", image]).status == 0)
+        #expect(count > 0 && Array(buffer.prefix(max(count, 0))) == FileManager.default.contents(atPath: image).map(Array.init))
+        var info = stat()
+        #expect(stat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+    }
+
     @Test func defaultOutputNameIsTheInputStem() throws {
         let tmp = try temporaryDirectory()
         let source = fixtures.appendingPathComponent("ok/slides-ept-corrected.s").path
