@@ -66,10 +66,12 @@ public final class OutputFile {
 public func writeFile(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(FileFailure) {
     if path == "-" { return try OutputFile(path).write(bytes) }
     var info = stat()
-    if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { throw FileFailure(path: path, reason: explain(EISDIR, path: path)) }
-    // A device or a pipe (/dev/null, a FIFO) is written into: renaming a file over it would
-    // replace the device node itself (as root, /dev/null became a regular file).
-    if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG { return try OutputFile(path, mode: mode).write(bytes) }
+    if stat(path, &info) == 0 {
+        if info.st_mode & S_IFMT == S_IFDIR { throw FileFailure(path: path, reason: explain(EISDIR, path: path)) }
+        // A device or a pipe (/dev/null, a FIFO) is written into: renaming a file over it
+        // would replace the device node itself (as root, /dev/null became a regular file).
+        if info.st_mode & S_IFMT != S_IFREG { return try OutputFile(path, mode: mode).write(bytes) }
+    }
     let temporary = path + ".tmp-\(getpid())"
     do {
         let file = try OutputFile(temporary, mode: mode)
