@@ -78,34 +78,76 @@ public struct DiagnosticSink: Sendable {
 public enum Spelling {
     /// Levenshtein distance, case-insensitive.
     public static func distance(_ a: String, _ b: String) -> Int {
-        let x = Array(a.lowercased().unicodeScalars), y = Array(b.lowercased().unicodeScalars)
-        if x.isEmpty { return y.count }
-        if y.isEmpty { return x.count }
-        var previous = Array(0...y.count)
-        var current = previous
-        for i in 1...x.count {
-            current[0] = i
-            for j in 1...y.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[y.count]
+        var scratch = Scratch()
+        return scratch.distance(folded(a), folded(b), limit: Int.max)
     }
 
     /// The closest candidate within a distance that grows with the word's length, or nil.
+    /// Called for every unknown word of a source, so it allocates nothing per candidate
+    /// (a fuzzer's garbage lines made the hint most of the assemblers' time).
     public static func nearest(to word: String, in candidates: some Sequence<String>) -> String? {
-        let length = word.lowercased().unicodeScalars.count
+        let x = folded(word)
         let limit = max(1, min(3, word.count / 3 + 1))
+        var scratch = Scratch()
         var best: (String, Int)?
         for candidate in candidates {
-            // The distance is at least the difference in length: a long garbage token (a
-            // fuzzer's) is not compared letter by letter with every mnemonic.
-            guard abs(candidate.lowercased().unicodeScalars.count - length) <= limit else { continue }
-            let d = distance(word, candidate)
+            scratch.fold(candidate)
+            // The distance is at least the difference in length: a long garbage token is
+            // not compared letter by letter with every mnemonic.
+            guard abs(scratch.word.count - x.count) <= limit else { continue }
+            let d = scratch.distance(x, scratch.word, limit: limit)
             if d <= limit, best == nil || d < best!.1 || (d == best!.1 && candidate < best!.0) { best = (candidate, d) }
         }
         return best?.0
+    }
+
+    static func folded(_ text: String) -> [Unicode.Scalar] {
+        var scratch = Scratch()
+        scratch.fold(text)
+        return scratch.word
+    }
+
+    /// Buffers reused from one candidate to the next.
+    struct Scratch {
+        var word: [Unicode.Scalar] = []
+        var previous: [Int] = []
+        var current: [Int] = []
+
+        /// `text` lowercased, as scalars; ASCII without building a lowercased String.
+        mutating func fold(_ text: String) {
+            word.removeAll(keepingCapacity: true)
+            var ascii = true
+            for byte in text.utf8 {
+                guard byte < 0x80 else { ascii = false; break }
+                word.append(Unicode.Scalar(byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte))
+            }
+            if !ascii {
+                word.removeAll(keepingCapacity: true)
+                word.append(contentsOf: text.lowercased().unicodeScalars)
+            }
+        }
+
+        /// The distance, or a value over `limit` as soon as every cell of a row is over it.
+        mutating func distance(_ x: [Unicode.Scalar], _ y: [Unicode.Scalar], limit: Int) -> Int {
+            if x.isEmpty { return y.count }
+            if y.isEmpty { return x.count }
+            previous.removeAll(keepingCapacity: true)
+            previous.append(contentsOf: 0...y.count)
+            current.removeAll(keepingCapacity: true)
+            current.append(contentsOf: repeatElement(0, count: y.count + 1))
+            for i in 1...x.count {
+                current[0] = i
+                var smallest = i
+                for j in 1...y.count {
+                    let cell = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+                    current[j] = cell
+                    smallest = Swift.min(smallest, cell)
+                }
+                if smallest > limit { return smallest }
+                swap(&previous, &current)
+            }
+            return previous[y.count]
+        }
     }
 }
 

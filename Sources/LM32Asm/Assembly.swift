@@ -160,8 +160,7 @@ struct LM32Assembly {
         }
         let mnemonic = word.lowercased()
         guard LM32.operation(named: mnemonic) != nil || LM32Assembler.aliases.contains(mnemonic) else {
-            let known = LM32.specs.filter { $0.format != .reserved && $0.format != .raise }.map(\.mnemonic) + LM32Assembler.aliases
-            let hint = Spelling.nearest(to: mnemonic, in: known).map { " (did you mean '\($0)'?)" } ?? ""
+            let hint = Spelling.nearest(to: mnemonic, in: LM32Assembler.mnemonics).map { " (did you mean '\($0)'?)" } ?? ""
             return error("unknown instruction '\(word)'\(hint)", site, column: first.column, length: first.length)
         }
         guard current != .bss else { return error("instructions cannot go in .bss (it holds only reserved space)", site, column: first.column, length: first.length) }

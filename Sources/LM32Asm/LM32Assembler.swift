@@ -95,6 +95,8 @@ public enum LM32Assembler {
         return assemble(path: name, options: options, layout: layout)
     }
 
+    /// Every instruction name a source may use (for "did you mean" hints).
+    static let mnemonics = LM32.specs.filter { $0.format != .reserved && $0.format != .raise }.map(\.mnemonic) + aliases
     /// Mnemonics: the table's plus the aliases and the two `raise` forms.
     public static let aliases = ["nop", "mv", "mvi", "mvu", "mvhi", "not", "ret", "eret", "bret", "scall", "break"]
     public static let directives = [".text", ".data", ".bss", ".section", ".word", ".long", ".int", ".half", ".short", ".hword",

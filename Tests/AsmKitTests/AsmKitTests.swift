@@ -84,6 +84,40 @@ extension Result where Failure == LexError {
         #expect(Spelling.distance("kitten", "sitting") == 3)
         #expect(Spelling.nearest(to: "lodw", in: ["loadw", "loadb", "mload"]) == "loadw")
         #expect(Spelling.nearest(to: "xyzzy", in: ["loadw"]) == nil)
+        // Case folds, for ASCII and beyond it; distances worked out by hand.
+        #expect(Spelling.distance("LOADW", "loadw") == 0)
+        #expect(Spelling.distance("Éta", "éte") == 1)
+        #expect(Spelling.distance("", "abc") == 3)
+        #expect(Spelling.nearest(to: "LODW", in: ["mload", "loadw"]) == "loadw")
+        // Ties go to the first in alphabetical order, whatever the order given.
+        #expect(Spelling.nearest(to: "lw", in: ["sw", "lb"]) == "lb")
+    }
+
+    /// The hint stops comparing a candidate once every cell of a row is over the limit: it must
+    /// pick what the full distance picks. Checked against a plain Levenshtein over many words.
+    @Test func cutOffHintAgreesWithTheFullDistance() {
+        func plain(_ a: String, _ b: String) -> Int {
+            let x = Array(a.lowercased()), y = Array(b.lowercased())
+            var d = (0...x.count).map { i in (0...y.count).map { j in i == 0 ? j : (j == 0 ? i : 0) } }
+            for i in stride(from: 1, through: x.count, by: 1) {
+                for j in stride(from: 1, through: y.count, by: 1) {
+                    d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+                }
+            }
+            return d[x.count][y.count]
+        }
+        let candidates = ["add", "addi", "and", "andhi", "b", "be", "bg", "bge", "bgeu", "bgu", "bi", "bne", "call", "calli",
+                          "cmpe", "lb", "lbu", "lh", "lhu", "lw", "mv", "mvhi", "nop", "orhi", "sb", "sextb", "sh", "sw", "xnor"]
+        var state: UInt64 = 12345
+        for _ in 0..<2000 {
+            var word = ""
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            for k in 0..<Int(state >> 61) + 1 { word.append(Character(Unicode.Scalar(UInt8(97 + (state >> UInt64(8 * k)) % 26)))) }
+            let limit = max(1, min(3, word.count / 3 + 1))
+            let expected = candidates.map { ($0, plain(word, $0)) }.filter { $0.1 <= limit }.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0
+            #expect(Spelling.nearest(to: word, in: candidates) == expected, "\(word)")
+            #expect(Spelling.distance(word, "bgeu") == plain(word, "bgeu"))
+        }
     }
 
     @Test func sourceFileLocatesBadUTF8() {
