@@ -10,7 +10,9 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "eric-fuzz",
-            dependencies: [.product(name: "ERICParsers", package: "ERIC")],
+            dependencies: [.product(name: "ERICParsers", package: "ERIC"), "FirmwareCoverage"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // The firmware's coverage for libFuzzer (its extra-counters section), in C for the section attribute.
+        .target(name: "FirmwareCoverage"),
     ]
 )

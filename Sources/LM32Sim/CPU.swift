@@ -666,6 +666,21 @@ public final class LM32CPU {
 
     /// Instructions are naturally aligned words: a misaligned pc (a jump to an odd address, an
     /// entry point or a debugger's pc) is an instruction bus error, as is a fetch from nowhere.
+    /// Calls `body` with the address of each instruction word in `range` that has run since the
+    /// code it lies in was last decoded afresh (a write into that memory from outside the CPU
+    /// starts again). Known for the memory the code runs from now; nothing elsewhere. The fuzz
+    /// targets use it as the firmware's coverage: the decode cache records it anyway, so it
+    /// costs a run nothing.
+    public func forEachExecutedInstruction(in range: Range<UInt32>, _ body: (UInt32) -> Void) {
+        guard let cache = codeCache, cache.generation == cache.memory.generation else { return }
+        var address = range.lowerBound & ~3
+        while address < range.upperBound {
+            if let index = code.index(of: address), code.valid[index] { body(address) }
+            guard address <= UInt32.max - 4 else { break }
+            address += 4
+        }
+    }
+
     /// A fetch from memory the code view does not cover makes that memory's cache the view.
     @inline(never)
     func slowFetch(_ address: UInt32) -> (DecodedOp, Int)? {

@@ -270,3 +270,30 @@ func ri(_ op: UInt8, _ x: UInt8, _ y: UInt8, _ imm: UInt16) -> UInt32 { LM32Inst
         #expect(cpu.jtagOutput == [0x41])
     }
 }
+
+@Suite struct ExecutedInstructionTests {
+    /// The fuzz targets' firmware coverage: the words that ran, not those branched over, and
+    /// nothing once the memory was written from outside (the decoded code is dropped then).
+    @Test func onlyTheWordsThatRanAreReported() throws {
+        let cpu = try machine([
+            ri(0x0d, 1, 0, 1),      // 0x0: addi r1,r0,1
+            ri(0x11, 0, 0, 2),      // 0x4: be r0,r0,0xc (2 words on)
+            ri(0x0d, 2, 0, 2),      // 0x8: addi r2,r0,2  (branched over)
+            ri(0x0d, 3, 0, 3),      // 0xc: addi r3,r0,3
+        ])
+        #expect(cpu.run(budget: 3) == .budget)
+        #expect(cpu.registers[2] == 0 && cpu.registers[3] == 3)
+        var ran: [UInt32] = []
+        cpu.forEachExecutedInstruction(in: 0..<0x10) { ran.append($0) }
+        #expect(ran == [0x0, 0x4, 0xc])
+        ran = []
+        cpu.forEachExecutedInstruction(in: 0x6..<0x0d) { ran.append($0) }   // a range cut inside words
+        #expect(ran == [0x4, 0xc])
+        ran = []
+        cpu.forEachExecutedInstruction(in: 0xffff_fff0..<UInt32.max) { ran.append($0) }   // outside the code: nothing, no wrap
+        #expect(ran.isEmpty)
+        _ = cpu.bus.write(0x8, size: 4, value: 0)
+        cpu.forEachExecutedInstruction(in: 0..<0x10) { ran.append($0) }
+        #expect(ran.isEmpty)
+    }
+}

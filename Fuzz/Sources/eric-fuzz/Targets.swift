@@ -5,6 +5,7 @@ import Correlation
 import Dumps
 import ELF32
 import EricSoC
+import FirmwareCoverage
 import Foundation
 import GDBRemote
 import Glibc
@@ -36,12 +37,24 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "host-state": fuzzHostState(bytes)
     case "sealed": fuzzSealed(bytes)
     case "control": fuzzControl(bytes)
+    case "asan-check": readPastABlock(bytes.count)
     default:
         let message = "eric-fuzz: set ERIC_FUZZ_TARGET to one of: \(targets.joined(separator: ", "))\n"
         _ = message.withCString { write(2, $0, strlen($0)) }
         exit(2)
     }
     return 0
+}
+
+/// Reads one byte past a heap block (Fuzz/run.sh checks that AddressSanitizer reports it:
+/// a build without it in the Swift code must not pass for a fuzzing build).
+@inline(never)
+func readPastABlock(_ size: Int) {
+    let block = UnsafeMutablePointer<UInt8>.allocate(capacity: max(size, 1))
+    block.initialize(repeating: 0, count: max(size, 1))
+    let past = block[max(size, 1)]
+    block.deallocate()
+    if past == 0x5a { print("") }   // keeps the read
 }
 
 let targets = ["mpuas", "mpu-image", "lm32as", "lm32-elf", "dump", "pcap", "alert-record", "gdb-remote", "soc", "host-state", "sealed", "control"]
@@ -274,6 +287,22 @@ let builtInFirmware: ELF32File = {
     return file
 }()
 
+/// The built-in firmware's code, whose instructions that ran are the control target's
+/// coverage beside the simulator's own: the Swift code is the same whatever path the firmware
+/// takes, so without them the fuzzer could not tell a frame that reached a new handler.
+let firmwareCode: Range<UInt32> = {
+    guard let text = builtInFirmware.segments.first(where: { $0.flags & 1 != 0 }) else { fatalError("the built-in firmware has no code") }
+    return text.address..<text.address + UInt32(text.data.count)
+}()
+
+func recordFirmwareCoverage(_ cpu: LM32CPU) {
+    let counters = eric_firmware_counters_start()!
+    let count = UInt32(eric_firmware_counter_count)
+    cpu.forEachExecutedInstruction(in: firmwareCode) { address in
+        counters[Int((address - firmwareCode.lowerBound) / 4 % count)] = 1
+    }
+}
+
 /// Control frames as anyone on the board's wire can send them (docs/protocol.md, "Control":
 /// LOAD, COMMIT, START, STATUS, MODE, READ, MAP, DIGEST, SHUTDOWN, and anything else), to
 /// the built-in firmware on the control channel with a key: the input is a sequence of
@@ -293,6 +322,7 @@ func fuzzControl(_ bytes: UnsafeBufferPointer<UInt8>) {
         let console = Console()
         guard let soc = try? SoC(firmware: builtInFirmware, host: memory, configuration: configuration,
                                  console: { console.text.append($0) }) else { fatalError("no SoC") }
+        defer { recordFirmwareCoverage(soc.cpu) }
         guard soc.run(budget: 10_000_000) == .asleep else { fatalError("the firmware did not boot") }
         var at = 0
         while at + 2 <= bytes.count {
