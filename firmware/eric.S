@@ -90,6 +90,7 @@
     .equ ETHERNET, 0xe0008000
     .equ TXCOUNT, 0x18
     .equ STATE0, 0x08                     # receive slots: 0 empty, 1 loaded (ready), 2 pending
+    .equ COUNT0, 0x0c                     # bytes received in slot 0 (slot 1's at +8)
     .equ STATE1, 0x10
     .equ RX_BUFFER, 0xb0000000            # slot 0; slot 1 at +0x800
     .equ ETH_RX_IRQ, 0x400                # line 10
@@ -872,6 +873,15 @@ control_frame:
     calli get_be
     cmpgeui r3, r2, 24
     be r3, r0, 9f
+    lw r4, (sp+8)                         # the datagram must lie in the frame received: its
+    sli r4, r4, 3                         # slot's COUNT holds the preamble, the Ethernet and
+    mvhi r5, hi(ETHERNET)                 # IPv4 headers, the UDP length and the FCS (a larger
+    ori r5, r5, lo(ETHERNET)              # UDP length read past the buffers: a bus error)
+    add r5, r5, r4
+    lw r4, (r5+COUNT0)
+    addi r3, r2, 8 + 14 + 20 + 4
+    cmpgu r3, r3, r4
+    bne r3, r0, 9f
     addi r8, r2, -24
     lbu r2, (r9+47)
     sw (r23+MSG_TYPE), r2

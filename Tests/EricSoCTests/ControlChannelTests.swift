@@ -260,6 +260,38 @@ import TestSupport
         #expect(!String(decoding: board.console, as: UTF8.self).contains("fatal"))
     }
 
+    /// A datagram whose UDP length claims more than the frame holds is dropped unanswered, and
+    /// the board goes on serving. The firmware took the UDP length on trust: a LOAD claiming
+    /// 65,515 data bytes read words past the receive buffers until a data bus error stopped the
+    /// board ("fatal exception at 0x00000ef8"; the control fuzz target found it with the
+    /// firmware's coverage). A length that fits the frame exactly is still taken.
+    @Test func aUDPLengthLongerThanTheFrameIsDropped() throws {
+        let host = BufferMemory([(physicalStart: 0, bytes: [UInt8](repeating: 1, count: 16384))])
+        let board = try Board(host: host, key: Self.key)
+        func frame(claiming udpLength: Int?) -> [UInt8] {
+            let request = ControlMessage.request(.load, sequence: 1, argument: 0, data: [UInt8](repeating: 0xab, count: 16))
+            let datagram = UDPFrame(sourceIP: [192, 168, 0, 14], destinationIP: UDPFrame.deviceIP, sourcePort: 40000,
+                                    destinationPort: ControlMessage.port, payload: request)
+            var bytes = datagram.ethernetFrame(from: UDPFrame.operatorMAC, to: UDPFrame.deviceMAC)
+            if let udpLength { bytes[38] = UInt8(udpLength >> 8); bytes[39] = UInt8(udpLength & 0xff) }
+            return bytes
+        }
+        #expect(frame(claiming: nil)[38...39] == [0, 8 + 16 + 16])     // the honest length: header, message, data
+        for claim in [0xffff, 8 + 16 + 16 + 4, 8 + 16 + 16 + 1] {
+            board.frames.removeAll()
+            #expect(board.soc.ethernet.receive(frame(claiming: claim)))
+            #expect(board.soc.run(budget: 5_000_000) == .asleep, "UDP length \(claim)")
+            #expect(board.frames.isEmpty, "UDP length \(claim): answered")
+        }
+        #expect(!String(decoding: board.console, as: UTF8.self).contains("fatal"))
+        board.frames.removeAll()
+        #expect(board.soc.ethernet.receive(frame(claiming: 8 + 16 + 16)))
+        #expect(board.soc.run(budget: 5_000_000) == .asleep)
+        let answer = try ControlReply(payload: try UDPFrame(frame: try #require(board.frames.first)).payload)
+        #expect(answer.result == 16)        // the next word goes after the 16 bytes loaded
+        #expect(try board.send(.status).0.result == 0)
+    }
+
     /// The control fuzz target's seeds sign their evidence requests with Python's hmac and
     /// hashlib (Fuzz/seed-control.py: HKDF-SHA256 by RFC 5869's two steps, then HMAC-SHA256)
     /// for the target's key (bytes 0-31) and boot nonce 1: the firmware takes the signed ones
