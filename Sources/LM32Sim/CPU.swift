@@ -664,8 +664,6 @@ public final class LM32CPU {
         return true
     }
 
-    /// Instructions are naturally aligned words: a misaligned pc (a jump to an odd address, an
-    /// entry point or a debugger's pc) is an instruction bus error, as is a fetch from nowhere.
     /// Calls `body` with the address of each instruction word in `range` that has run since the
     /// code it lies in was last decoded afresh (a write into that memory from outside the CPU
     /// starts again). Known for the memory the code runs from now; nothing elsewhere. The fuzz
@@ -681,6 +679,8 @@ public final class LM32CPU {
         }
     }
 
+    /// Instructions are naturally aligned words: a misaligned pc (a jump to an odd address, an
+    /// entry point or a debugger's pc) is an instruction bus error, as is a fetch from nowhere.
     /// A fetch from memory the code view does not cover makes that memory's cache the view.
     @inline(never)
     func slowFetch(_ address: UInt32) -> (DecodedOp, Int)? {
