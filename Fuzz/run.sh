@@ -3,7 +3,8 @@
 #   bash Fuzz/run.sh [SECONDS] [TARGET...]   # default: 20 s each, every target
 #   RUNS=10000000 bash Fuzz/run.sh 0 dump    # a fixed number of executions instead of a time
 #   FUZZ_SCRATCH=DIR keeps the corpus a campaign grows; FUZZ_BUILD=DIR builds elsewhere
-#   FUZZ_RESUME=1 seeds from Fuzz/campaigns/TARGET too (the corpora earlier campaigns grew)
+#   FUZZ_RESUME=1 seeds from Fuzz/campaigns/TARGET too (the corpora earlier campaigns grew);
+#   FUZZ_KEEP=1 merges what a campaign grew into it at the end (a SIGINT ends a run cleanly)
 # Starts from the committed seeds (Fuzz/corpus/TARGET, and the project's automata, assembler
 # fixtures and firmware for the assemblers; new inputs go to a scratch folder so the committed
 # corpus only changes on purpose). Fails on a crash, an ASan report, an input
@@ -72,7 +73,7 @@ for target in "${targets[@]}"; do
         control) limits+=(-max_len=8192) ;;
         *) limits+=(-max_len=4096) ;;
     esac
-    if [ -n "${RUNS:-}" ]; then limits+=(-runs="$RUNS"); else limits+=(-max_total_time="$seconds"); fi
+    if [ -n "${RUNS:-}" ]; then length=(-runs="$RUNS"); else length=(-max_total_time="$seconds"); fi
     log="$scratch/$target.log"
     # Seeds: the committed ones, and the project's own sources of that kind where they are.
     # FUZZ_RESUME=1: also what earlier long campaigns kept (Fuzz/campaigns/TARGET, merged with
@@ -88,11 +89,23 @@ for target in "${targets[@]}"; do
     for folder in "${candidates[@]}"; do [ -d "$folder" ] && seeds+=("$folder"); done
     # No allocation stacks (malloc_context_size=0): recording one per allocation was a fifth of
     # a run's time; replaying a kept input without it gives them.
-    if ERIC_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:malloc_context_size=0 "$binary" "${limits[@]}" "$scratch/$target" "${seeds[@]}" >"$log" 2>&1; then
+    run=(env ERIC_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:malloc_context_size=0 "$binary")
+    if "${run[@]}" "${limits[@]}" "${length[@]}" "$scratch/$target" "${seeds[@]}" >"$log" 2>&1 \
+       || grep -q 'libFuzzer: run interrupted' "$log"; then   # SIGINT: stopped by hand, not a finding
         if ! grep -qE 'INITED cov: [1-9]' "$log"; then
             echo "fuzz $target: FAILED: no coverage (the build is not instrumented)"; status=1; continue
         fi
-        echo "fuzz $target: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') runs, $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1), no crash"
+        how="no crash"; grep -q 'libFuzzer: run interrupted' "$log" && how="no crash (stopped by hand)"
+        echo "fuzz $target: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') runs, $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1), $how"
+        # FUZZ_KEEP=1: what this campaign found that the kept corpus lacks goes into it
+        # (libFuzzer's -merge=1 keeps the inputs that add coverage), for the next campaign.
+        if [ "${FUZZ_KEEP:-0}" = 1 ]; then
+            mkdir -p "campaigns/$target"
+            before=$(find "campaigns/$target" -type f | wc -l)
+            "${run[@]}" -merge=1 "${limits[@]}" "campaigns/$target" "$scratch/$target" >"$scratch/$target.merge.log" 2>&1 \
+                || { echo "fuzz $target: FAILED to merge into Fuzz/campaigns/$target (log: $scratch/$target.merge.log)"; status=1; continue; }
+            echo "fuzz $target: Fuzz/campaigns/$target: $before -> $(find "campaigns/$target" -type f | wc -l) inputs"
+        fi
     else
         status=1
         echo "fuzz $target: FAILED (log below; the input is in Fuzz/crashes/)"
