@@ -31,6 +31,7 @@ targets=("$@")
 # there are of decoded instructions, nothing libFuzzer could splice. Without it: control 2.3x,
 # soc 2.7x, gdb-remote 2x the executions per second (2026-12-06).
 simulators=" lm32-elf gdb-remote soc control "
+variant_of() { [[ $simulators == *" $1 "* ]] && echo nocmp || echo cmp; }
 build() {   # build VARIANT -> prints the binary's path
     local coverage=edge,inline-8bit-counters,pc-table scratch=${FUZZ_BUILD:-.build}
     if [ "$1" = cmp ]; then coverage+=,trace-cmp; else scratch+=-nocmp; fi
@@ -54,15 +55,14 @@ build() {   # build VARIANT -> prints the binary's path
 }
 declare -A binaries
 for target in "${targets[@]}"; do
-    variant=cmp; [[ $simulators == *" $target "* ]] && variant=nocmp
+    variant=$(variant_of "$target")
     [ -n "${binaries[$variant]:-}" ] || binaries[$variant]=$(build $variant) || exit 1
 done
 scratch=${FUZZ_SCRATCH:-$(mktemp -d)}
 mkdir -p crashes
 status=0
 for target in "${targets[@]}"; do
-    variant=cmp; [[ $simulators == *" $target "* ]] && variant=nocmp
-    binary=${binaries[$variant]}
+    binary=${binaries[$(variant_of "$target")]}
     mkdir -p "$scratch/$target"
     limits=(-rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=10 -artifact_prefix="crashes/$target-" -print_final_stats=1)
     # Six whole pages for dumps (room for pointers between them, and a kdump's four header blocks), 8 KiB for control sessions
