@@ -67,7 +67,6 @@ for target in "${targets[@]}"; do
     limits=(-rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=10 -artifact_prefix="crashes/$target-" -print_final_stats=1)
     # Six whole pages for dumps (room for pointers between them, and a kdump's four header blocks), 8 KiB for control sessions
     # (a sealed bundle of about 4 KiB goes in LOAD frames); libFuzzer's 4 KiB for the rest (larger inputs only slow every run down).
-    # a control session loads a sealed bundle of about 4 KiB in LOAD frames.
     case $target in
         dump) limits+=(-max_len=24576) ;;
         control) limits+=(-max_len=8192) ;;
